@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,18 @@ def test_report_rewrites_findings_of_a_run_folder(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "**FAIL** 00_x #1 c" in (tmp_path / "findings.md").read_text()
     assert "class='FAIL'" in (tmp_path / "findings.html").read_text()
+
+
+def test_a_sandbox_that_cannot_start_leaves_no_run_folder(tmp_path: Path) -> None:
+    from conftest import sandbox_overrides
+
+    overrides = sandbox_overrides(tmp_path)
+    busy_port = int(overrides[0].split("=")[1])
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", busy_port))
+        squatter.listen()
+        args = [arg for o in overrides for arg in ("-p", o)]
+        result = ssopoc("run", *args, "-p", "sandbox.start_timeout=20")
+    assert result.returncode == 1
+    assert f"port {busy_port} cannot be bound" in result.stderr
+    assert not (tmp_path / "outputs").exists()

@@ -31,22 +31,22 @@ def configure(log_file: Path | None, *, console_stream: bool = True) -> None:
     lines to stdout; replaces any handlers an earlier call installed."""
     root = logging.getLogger("ssopoc")
     root.setLevel(logging.INFO)
+    # Warnings from every library (ours, msal, httpx, papermill) reach standard
+    # error through one redacting handler on the root logger.
+    top = logging.getLogger()
+    if not any(getattr(h, _MARK, False) for h in top.handlers):
+        top.addHandler(
+            _handler(logging.StreamHandler(sys.stderr), logging.WARNING, _FORMAT)
+        )
     for logger in (root, console):
         for old in [h for h in logger.handlers if getattr(h, _MARK, False)]:
             logger.removeHandler(old)
             old.close()
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        root.addHandler(
-            _handler(logging.FileHandler(log_file, encoding="utf-8"), 10, _FORMAT)
-        )
-        root.handlers[-1].setLevel(logging.INFO)
-    root.addHandler(
-        _handler(logging.StreamHandler(sys.stderr), logging.WARNING, _FORMAT)
-    )
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        root.addHandler(_handler(file_handler, logging.INFO, _FORMAT))
     if console_stream:
         console.addHandler(
             _handler(logging.StreamHandler(sys.stdout), logging.INFO, "%(message)s")
         )
-    for name in ("httpx", "httpcore", "msal", "papermill", "werkzeug"):
-        logging.getLogger(name).addFilter(RedactingFilter())

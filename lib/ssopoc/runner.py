@@ -188,13 +188,15 @@ def run_notebooks(
     """Run the selected notebooks; return the exit code and the run folder."""
     selected = select(notebooks(settings.root), only)
     parameters = {p: notebook_parameters(settings, p) for p in selected}
+    # The sandbox comes first so that a sandbox that cannot start leaves no folder.
+    sandbox: SandboxHandle | None = None
+    if settings.mode == "sandbox":
+        logs.configure(None)
+        sandbox = ensure_running(settings)
     run_dir = new_run_dir(settings, outputs)
     logs.configure(run_dir / "run.log")
     say(f"run folder: {run_dir}")
-
-    sandbox: SandboxHandle | None = None
-    if settings.mode == "sandbox":
-        sandbox = ensure_running(settings)
+    if sandbox is not None:
         state = "started" if sandbox.started_here else "already running"
         say(f"sandbox {state}: {', '.join(sandbox.base_urls.values())}")
 

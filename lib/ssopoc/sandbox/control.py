@@ -98,6 +98,12 @@ def ensure_running(settings: Settings) -> SandboxHandle:
     urls = base_urls(settings)
     ca_file = tls_files(state_dir).ca_cert
     health = _probe_all(urls, ca_file)
+    elsewhere = {str(h.get("state_dir")) for h in health.values()} - {str(state_dir)}
+    if elsewhere:
+        raise SandboxError(
+            f"the sandbox on these ports keeps its state in {elsewhere.pop()}, not "
+            f"{state_dir}; stop it, or run with that sandbox.state_dir"
+        )
     if len(health) == len(urls):
         register_credentials(state_dir)
         return SandboxHandle(urls, ca_file, state_dir, None, health)
@@ -113,8 +119,8 @@ def ensure_running(settings: Settings) -> SandboxHandle:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SandboxError(
-                f"the sandbox exited with code {process.returncode}; "
-                f"read {state_dir / 'sandbox.log'}"
+                f"the sandbox exited with code {process.returncode}: "
+                f"{_last_line(state_dir / 'sandbox-console.log')}"
             )
         health = _probe_all(urls, ca_file)
         if len(health) == len(urls):
@@ -148,6 +154,13 @@ def _spawn(
             env={**os.environ, "SSOPOC_ROOT": str(settings.root)},
             start_new_session=True,
         )
+
+
+def _last_line(path: Path) -> str:
+    lines = (
+        path.read_text(errors="replace").strip().splitlines() if path.is_file() else []
+    )
+    return lines[-1] if lines else f"read {path}"
 
 
 def read_credentials(state_dir: Path) -> dict[str, str]:

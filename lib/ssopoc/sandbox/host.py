@@ -98,9 +98,10 @@ class FaultSwitch:
 class PortApp:
     """The WSGI application on one port: admin routes, faults, then the emulator."""
 
-    def __init__(self, emulator: Emulator, faults: FaultSwitch) -> None:
+    def __init__(self, emulator: Emulator, faults: FaultSwitch, state_dir: Path):
         self.emulator = emulator
         self.faults = faults
+        self.state_dir = state_dir
         self.started = time.time()
 
     def __call__(
@@ -147,6 +148,7 @@ class PortApp:
                 "emulator": self.emulator.context.name,
                 "implemented": not isinstance(self.emulator, HealthOnly),
                 "pid": os.getpid(),
+                "state_dir": str(self.state_dir),
                 "uptime_s": round(time.time() - self.started, 1),
                 **self.emulator.health(),
             }
@@ -225,7 +227,7 @@ class Host:
             switch = FaultSwitch(name, host_store)
             if name in self.sandbox.faults:
                 switch.set(self.sandbox.faults[name])
-            self.apps[name] = PortApp(emulator, switch)
+            self.apps[name] = PortApp(emulator, switch, self.state_dir)
 
     def _url_host(self) -> str:
         host = self.sandbox.host
