@@ -27,8 +27,9 @@ test: lint
 	$(BIN)/pytest $(ARGS)
 
 lab: $(STAMP)
-	$(BIN)/ssopoc sandbox & trap "kill $$!" EXIT; \
+	$(BIN)/ssopoc sandbox --ensure
 	$(BIN)/jupyter lab --notebook-dir=notebooks
+	@echo "the sandbox keeps running; stop it with: $(BIN)/ssopoc sandbox --stop"
 
 sandbox: $(STAMP)
 	$(BIN)/ssopoc sandbox

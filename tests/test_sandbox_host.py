@@ -191,3 +191,25 @@ def test_ensure_running_reuses_a_running_sandbox(tmp_path: Path) -> None:
     finally:
         first.stop()
     assert first.process is not None and first.process.returncode == 0
+
+
+def test_ensure_and_stop_a_background_sandbox(tmp_path: Path) -> None:
+    args = [a for o in sandbox_overrides(tmp_path) for a in ("-p", o)]
+    command = [sys.executable, "-m", "ssopoc", "sandbox", *args]
+    started = subprocess.run(
+        [*command, "--ensure"], capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 0 and "sandbox started" in started.stdout
+    pid = int((tmp_path / "sandbox" / "sandbox.pid").read_text())
+    again = subprocess.run(
+        [*command, "--ensure"], capture_output=True, text=True, timeout=60
+    )
+    assert "already running" in again.stdout
+    stopped = subprocess.run(
+        [*command, "--stop"], capture_output=True, text=True, timeout=60
+    )
+    assert "sandbox stopped" in stopped.stdout
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ssopoc import logs
 from ssopoc.errors import ConfigError, SandboxError
+from ssopoc.sandbox.control import ensure_running, stop_background
 from ssopoc.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sandbox = commands.add_parser("sandbox", help="serve the emulators (foreground)")
     with_params(sandbox)
+    control = sandbox.add_mutually_exclusive_group()
+    control.add_argument(
+        "--ensure", action="store_true", help="start it in the background if needed"
+    )
+    control.add_argument(
+        "--stop", action="store_true", help="stop a sandbox running in the background"
+    )
 
     baseline = commands.add_parser(
         "baseline", help="re-record the notebooks' reference outputs (sandbox)"
@@ -95,13 +103,24 @@ def _dispatch(arguments: argparse.Namespace) -> int:
         from ssopoc.baseline import record_baselines
 
         return record_baselines(settings, arguments.only)
+    if arguments.command == "sandbox" and arguments.ensure:
+        logs.configure(None)
+        handle = ensure_running(settings)
+        how = "started" if handle.started_here else "already running"
+        logs.console.info("sandbox %s: %s", how, ", ".join(handle.base_urls.values()))
+        return 0
+    if arguments.command == "sandbox" and arguments.stop:
+        logs.configure(None)
+        stopped = stop_background(settings)
+        logs.console.info("sandbox %s", "stopped" if stopped else "was not running")
+        return 0
     if arguments.command == "sandbox":
         return _serve(settings)
     if arguments.command == "clean":
         state = settings.path(settings.params.sandbox.state_dir)
         if (state / "sandbox.pid").is_file():
             raise ConfigError(
-                "sandbox", "is running", "stop it (Ctrl-C or kill its pid) first"
+                "sandbox", "is running", "stop it first: ssopoc sandbox --stop"
             )
         shutil.rmtree(state / "state", ignore_errors=True)
         for name in ("host.json", "credentials.json", "identifiers.json"):

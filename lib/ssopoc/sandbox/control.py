@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -133,6 +134,21 @@ def ensure_running(settings: Settings) -> SandboxHandle:
         f"the sandbox did not answer within {settings.params.sandbox.start_timeout}s; "
         f"read {state_dir / 'sandbox.log'}"
     )
+
+
+def stop_background(settings: Settings, timeout: float = 15.0) -> bool:
+    """Stop the sandbox whose pid file is in the state folder; False if none runs."""
+    pid_file = settings.path(settings.params.sandbox.state_dir) / "sandbox.pid"
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pid_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return True
 
 
 def _spawn(
