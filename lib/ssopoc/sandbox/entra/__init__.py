@@ -1,0 +1,1 @@
+"""The Entra ID side of the sandbox: the provisioning service's own machinery."""
