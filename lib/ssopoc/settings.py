@@ -340,8 +340,9 @@ def _load_secrets(env_file: Path | None) -> Secrets:
     if env_file is None:
         named = os.environ.get("SSOPOC_ENV_FILE")
         env_file = Path(named) if named else project_root() / ".env"
-    file = env_file
-    secrets = Secrets(_env_file=file if file.is_file() else None)  # type: ignore[call-arg]
+    source = env_file if env_file.is_file() else None
+    # pydantic-settings takes `_env_file` at run time; its stub does not declare it.
+    secrets = Secrets(_env_file=source)  # type: ignore[call-arg]
     for name in SECRET_NAMES:
         value = getattr(secrets, name)
         if value is not None and len(value.get_secret_value()) < 6:
