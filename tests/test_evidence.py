@@ -73,3 +73,35 @@ def test_table_text_is_stable_and_counts_statuses(tmp_path: Path) -> None:
     assert text == repr(evidence.table())
     html = evidence.table()._repr_html_()
     assert "<b>FAIL</b>" in html and "ssopoc-fail" in html
+
+
+def test_verdict_follows_its_supporting_records(tmp_path: Path) -> None:
+    evidence = Evidence(tmp_path / "evidence.jsonl", "01_demo")
+    passed = evidence.check("user pushed", "yes", "yes")
+    seen = evidence.observe("account type", "external")
+    failed = evidence.check("can log in", True, False)
+    skipped = evidence.skip("live login", "sandbox")
+    claim = "a user created in Entra ID reaches Jira Cloud"
+    assert evidence.verdict(claim, [passed, seen], {"id": "a1"}).status is Status.PASS
+    assert evidence.verdict(claim, [passed, failed], {}).status is Status.FAIL
+    assert evidence.verdict(claim, [skipped, seen], {}).status is Status.SKIPPED
+    with evidence.guard("broken"):
+        raise OSError("gone")
+    errored = evidence.records[-1]
+    assert evidence.verdict(claim, [failed, errored], {}).status is Status.ERROR
+    first = read_records(tmp_path / "evidence.jsonl")[4]
+    assert first["kind"] == "verdict" and first["note"] == "from #1, #2"
+
+
+def test_findings_lead_with_the_verdicts(tmp_path: Path) -> None:
+    from ssopoc.report import write_findings
+
+    evidence = Evidence(tmp_path / "evidence.jsonl", "01_demo")
+    check = evidence.check("user pushed", "yes", "yes")
+    evidence.verdict("the claim", [check], {"atlassianAccountId": "5b10ac8d"})
+    md_path, html_path = write_findings(tmp_path)
+    markdown = md_path.read_text()
+    assert markdown.index("## Verdicts") < markdown.index("| notebook |")
+    assert "- **PASS** the claim (01_demo)" in markdown
+    assert "  - atlassianAccountId: 5b10ac8d" in markdown
+    assert "PASS: the claim" in html_path.read_text()

@@ -44,6 +44,7 @@ class Record:
     status: Status
     source: str = ""
     note: str = ""
+    kind: str = "check"
     time: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
@@ -107,6 +108,7 @@ class Evidence:
         status: Status,
         source: str,
         note: str = "",
+        kind: str = "check",
     ) -> Record:
         with self._lock:
             record = Record(
@@ -118,6 +120,7 @@ class Evidence:
                 status=status,
                 source=source,
                 note=note,
+                kind=kind,
             )
             self.records.append(record)
             line = json.dumps(record.as_json(), default=str)
@@ -167,6 +170,35 @@ class Evidence:
             yield
         except Exception as error:
             self.error(criterion, error, source=source)
+
+    def verdict(
+        self,
+        claim: str,
+        supporting: list[Record],
+        key_values: dict[str, Any],
+        *,
+        source: str = "",
+    ) -> Record:
+        """Record the verdict on a notebook's claim, from the records that support it.
+
+        ERROR if any supporting record is an ERROR, FAIL if any FAILed, SKIPPED if
+        none was checked, PASS otherwise. `key_values` are the observed values a
+        reader needs beside the verdict (ids, emails, account types); the runner's
+        summary and `findings.md` show them.
+        """
+        statuses = {record.status for record in supporting}
+        if Status.ERROR in statuses:
+            status = Status.ERROR
+        elif Status.FAIL in statuses:
+            status = Status.FAIL
+        elif Status.PASS in statuses:
+            status = Status.PASS
+        else:
+            status = Status.SKIPPED
+        basis = ", ".join(f"#{r.number}" for r in supporting)
+        return self._add(
+            claim, "PASS", key_values, status, source, f"from {basis}", "verdict"
+        )
 
     def table(self) -> EvidenceTable:
         """The records so far, for display."""

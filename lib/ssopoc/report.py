@@ -33,6 +33,14 @@ def markdown(run_dir: Path) -> str:
     records = read_records(run_dir / "evidence.jsonl")
     counts = summarise(records)
     lines = [f"# Findings: {run_dir.name}", ""]
+    verdicts = [r for r in records if r.get("kind") == "verdict"]
+    if verdicts:
+        lines += ["## Verdicts", ""]
+        for r in verdicts:
+            lines.append(f"- **{r['status']}** {r['criterion']} ({r['notebook']})")
+            for key, value in (r.get("observed") or {}).items():
+                lines.append(f"  - {key}: {_md_cell(value)}")
+        lines.append("")
     lines += ["| notebook | " + " | ".join(STATUSES) + " |"]
     lines += ["|---" * (len(STATUSES) + 1) + "|"]
     for notebook, row in counts.items():
@@ -85,6 +93,15 @@ def html_page(run_dir: Path) -> str:
             + "</tr>"
         )
     parts.append("</table>")
+    for r in (r for r in records if r.get("kind") == "verdict"):
+        parts.append(
+            f"<h3 class='{r['status']}'>{r['status']}: {esc(r['criterion'])}</h3><ul>"
+            + "".join(
+                f"<li>{esc(str(k))}: {esc(shown(v))}</li>"
+                for k, v in (r.get("observed") or {}).items()
+            )
+            + "</ul>"
+        )
     for notebook in counts:
         parts.append(f"<h2>{esc(notebook)}</h2><table><tr>")
         parts.append(

@@ -24,7 +24,7 @@ from typing import Any
 
 from ssopoc import logs, redact
 from ssopoc.errors import ConfigError, SecretLeakError
-from ssopoc.evidence import read_records
+from ssopoc.evidence import read_records, shown
 from ssopoc.report import STATUSES, summarise, write_findings
 from ssopoc.sandbox import SandboxHandle, ensure_running
 from ssopoc.settings import Settings
@@ -243,6 +243,16 @@ def _summary(results: list[NotebookResult], run_dir: Path) -> None:
             f"{r.name:<34} {state:<7} "
             + " ".join(f"{r.counts.get(s, 0):>8}" for s in STATUSES)
         )
+    verdicts = [
+        r
+        for r in read_records(run_dir / "evidence.jsonl")
+        if r.get("kind") == "verdict"
+    ]
+    for record in verdicts:
+        say("")
+        say(f"{record['status']}: {record['criterion']}")
+        for key, value in (record.get("observed") or {}).items():
+            say(f"    {key}: {shown(value)}")
     say("")
     say(f"findings: {run_dir / 'findings.md'}")
     say(f"run folder: {run_dir}")
