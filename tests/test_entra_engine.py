@@ -425,3 +425,57 @@ def test_failures_are_escrowed_and_retried(make_stack: Callable[..., Stack]) -> 
         "success",
         "failure",
     ]
+
+
+def test_group_wire_format(make_stack: Callable[..., Stack]) -> None:
+    """§5 [C]: groups are queried with an `eq` filter on the matching attribute
+    (`displayName`, §4.5 [C]) and `excludedAttributes=members`; the group is
+    created with POST /Groups, then its provisioned members are added with one
+    PATCH `Add` of `members` (atlassian.md §1.6 [C] form, op capitalised without
+    aadOptscim062020, §5 [C])."""
+    stack = make_stack()
+    user = stack.assigned("gus")
+    member = stack.run(user["id"]).target_id
+    group = stack.client.apps.create_group("team")
+    stack.client.apps.add_member(group["id"], user["id"])
+    stack.client.apps.assign_group(stack.sp, group["id"])
+    stack.scim.requests.clear()
+
+    outcome = stack.client.provisioning.provision_on_demand(
+        stack.sp, group["id"], stack.job, object_type="Group", members=[]
+    )
+
+    assert (outcome.result, outcome.action) == ("Success", "Create"), outcome.message
+    query = parse_qs(stack.scim.requests[0]["query"])
+    assert query["filter"] == [f'displayName eq "{group["displayName"]}"']
+    assert query["excludedAttributes"] == ["members"]
+    post, patch = stack.scim.writes()
+    assert post["path"].endswith("/Groups") and "members" not in post["body"]
+    assert post["body"]["displayName"] == group["displayName"]
+    assert post["body"]["externalId"] == group["id"]
+    assert patch["method"] == "PATCH"
+    assert patch["body"]["Operations"] == [
+        {"op": "Add", "path": "members", "value": [{"value": member}]}
+    ]
+
+
+def test_group_out_of_scope_setting(make_stack: Callable[..., Stack]) -> None:
+    """`group_out_of_scope` [U]: `keep` leaves an unassigned group in the target
+    and stops managing it; the default `delete` sends DELETE /Groups/{id}."""
+    for setting, deleted in (("keep", False), ("delete", True)):
+        stack = make_stack(group_out_of_scope=setting)
+        group = stack.client.apps.create_group(f"left-{setting}")
+        assignment = stack.client.apps.assign_group(stack.sp, group["id"])
+        created = stack.client.provisioning.provision_on_demand(
+            stack.sp, group["id"], stack.job, object_type="Group"
+        )
+        assert created.action == "Create", created.message
+        stack.client.apps.unassign(stack.sp, assignment["id"])
+
+        left = stack.client.provisioning.provision_on_demand(
+            stack.sp, group["id"], stack.job, object_type="Group"
+        )
+
+        deletes = [r for r in stack.scim.writes() if r["method"] == "DELETE"]
+        assert bool(deletes) is deleted
+        assert left.result == ("Success" if deleted else "Skipped"), left.message

@@ -1,7 +1,7 @@
 """Microsoft Entra ID for the workbook: Graph users, the enterprise app, provisioning.
 
 Use `EntraClient.from_workbook(wb)`; see `client` for an example and `errors` for
-what each call raises. Live-mode setup: `README-live.md` next to this file.
+what each call raises. Live-mode setup: the README, "Live mode".
 """
 
 from ssopoc.entra.client import EntraClient
@@ -17,7 +17,7 @@ from ssopoc.entra.errors import (
 from ssopoc.entra.provisioning import CycleTimeoutError, OnDemandResult
 from ssopoc.entra.schema import MappingNotFoundError, Schema
 
-# Every Graph application permission the workbook needs, and why (README-live.md).
+# Every Graph application permission the workbook needs, and why (see the README).
 REQUIRED_PERMISSIONS = {
     "User.ReadWrite.All": "create test users and set mail / extension attributes",
     "User.DeleteRestore.All": "delete, restore and purge the run's test users",

@@ -40,7 +40,7 @@ class Applications:
                 f"no enterprise app named {name!r}",
                 status=404,
                 code="Request_ResourceNotFound",
-                next_action=f"add {name!r} from the app gallery (README-live)",
+                next_action=f"add {name!r} from the app gallery (README, Live mode)",
             )
         return found[0]
 

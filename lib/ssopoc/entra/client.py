@@ -159,7 +159,7 @@ class EntraClient:
             raise ConfigError(
                 "ENTRA_CLIENT_SECRET",
                 "is not set",
-                "set ENTRA_CLIENT_SECRET in .env (see lib/ssopoc/entra/README-live.md)",
+                "set ENTRA_CLIENT_SECRET in .env (see .env.example)",
             )
         return cls.from_values(
             authority=f"{live.entra_authority.rstrip('/')}/{live.entra_tenant_id}",

@@ -1,9 +1,10 @@
 """The provisioning job of an enterprise app: schema, on-demand runs, cycles, logs.
 
 Facts: microsoft.md §3 (synchronization API, `Synchronization.ReadWrite.All`),
-§3.7 (provisionOnDemand: 5 requests per 10 seconds; `key` and `value` of the
-answer are JSON text), §3.8 (provisioning logs need `AuditLog.Read.All` and
-`Directory.Read.All`), §5 (cycles take up to ~40 minutes live).
+§3.7 (provisionOnDemand: 5 requests per 10 seconds, a group with at most 5
+members; `key` and `value` of the answer are JSON text), §3.8 (provisioning logs
+need `AuditLog.Read.All` and `Directory.Read.All`), §5 (cycles take up to ~40
+minutes live).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class Provisioning:
             raise ServiceError(
                 "graph",
                 f"the service principal {sp_id} has no provisioning job",
-                next_action="set up provisioning for the enterprise app (README-live)",
+                next_action="set up the app's provisioning (README, Live mode)",
             )
         first: dict[str, Any] = jobs["value"][0]
         return first
@@ -171,26 +172,36 @@ class Provisioning:
         user_id: str,
         job_id: str | None = None,
         rule_id: str | None = None,
+        *,
+        object_type: str = "User",
+        members: list[str] | None = None,
     ) -> OnDemandResult:
-        """Provision one user now and return the parsed outcome (§3.7).
+        """Provision one user, or one group, now and return the parsed outcome.
 
-        Raises `GraphThrottledError` past the 5-per-10-seconds limit once the
-        client's retries are spent.
+        `user_id` is the object's id: a user's, or a group's with
+        `object_type="Group"`. For a group, `members` (at most 5, §3.7) names the
+        member users to provision with it, sent as the subject's `links.members`;
+        the rule id is the one of the rule mapping `object_type` objects. Raises
+        `GraphThrottledError` past the 5-per-10-seconds limit once the client's
+        retries are spent.
         """
         job_id = job_id or self.job(sp_id)["id"]
-        rule_id = rule_id or self.schema(sp_id, job_id).rule_id("User")
-        body = {
-            "parameters": [
-                {
-                    "subjects": [{"objectId": user_id, "objectTypeName": "User"}],
-                    "ruleId": rule_id,
-                }
-            ]
-        }
+        rule_id = rule_id or self.schema(sp_id, job_id).rule_id(object_type)
+        subject: dict[str, Any] = {"objectId": user_id, "objectTypeName": object_type}
+        if members is not None:
+            subject["links"] = {
+                "members": [{"objectId": m, "objectTypeName": "User"} for m in members]
+            }
+        body = {"parameters": [{"subjects": [subject], "ruleId": rule_id}]}
         path = self._path(sp_id, f"/jobs/{job_id}/provisionOnDemand")
         answer = self.client.call("POST", path, permission=SYNC, body=body)
         outcome = OnDemandResult.parse(answer)
-        log.info("provision on demand: %s %s", outcome.result, outcome.action)
+        log.info(
+            "provision on demand (%s): %s %s",
+            object_type,
+            outcome.result,
+            outcome.action,
+        )
         return outcome
 
     # -- cycles ------------------------------------------------------------------------
@@ -263,7 +274,8 @@ class Provisioning:
     def logs_for_user(
         self, user_id: str, *, job_id: str | None = None, top: int = 50
     ) -> list[dict[str, Any]]:
-        """Provisioning log entries whose source is this user, newest first."""
+        """Provisioning log entries whose source is this user (or group, by its
+        id), newest first."""
         clauses = [f"sourceIdentity/id eq '{user_id}'"]
         if job_id:
             clauses.append(f"jobId eq '{job_id}'")

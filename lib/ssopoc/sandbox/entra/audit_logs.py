@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ssopoc.sandbox.entra.config import EntraConfig
-from ssopoc.sandbox.entra.engine import SOURCE_SYSTEM, Record
 from ssopoc.sandbox.entra.errors import bad_request
 from ssopoc.sandbox.entra.odata_filter import lookup, matches, parse, uses
+from ssopoc.sandbox.entra.records import SOURCE_SYSTEM, Record
 from ssopoc.sandbox.entra.routing import Call, Reply, Router, need, page_size, paged
 from ssopoc.sandbox.entra.store import Tenant
 
@@ -75,13 +75,13 @@ def summary(
         "sourceIdentity": {
             "id": record.source_id,
             "displayName": record.source_name,
-            "identityType": "User",
+            "identityType": record.object_type,
             "details": {},
         },
         "targetIdentity": {
             "id": record.target_id,
             "displayName": record.source_name,
-            "identityType": "User",
+            "identityType": record.object_type,
             "details": {},
         },
         "sourceSystem": {"id": "", "displayName": SOURCE_SYSTEM, "details": {}},

@@ -18,11 +18,14 @@ Settings (default in sandbox / fidelity where they differ):
 - `quarantine_interval_seconds`: 30 / 86400, between cycles in quarantine [C §5].
 - `token_lifetime_seconds`: 3599 [C §1.3].
 - `on_demand_limit`, `on_demand_window_seconds`: 5 per 10 [C §3.7].
+- `on_demand_group_members`: 5, members of a group provisioned on demand with it
+  [C §3.7; atlassian.md §6 MSONDEMAND].
 - Assumptions [U]: `template_id` ("atlassianCloud"), `status_after_secrets`
   ("Paused"), `sync_all` (false), `scim_boolean_style` ("string"),
   `multi_valued_single_value` ("fail"), `unverified_mail` ("accept"),
   `app_only_purge` (true), `provisioning_log_page_size` (50), `schema_fixture`
-  ("": the packaged fixture). `ASSUMPTIONS` says what each decides.
+  ("": the packaged fixture), `group_out_of_scope` ("delete"). `ASSUMPTIONS` says
+  what each decides.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class EntraConfig:
     # microsoft.md §3.7 [C]: provisionOnDemand allows 5 requests per 10 seconds.
     on_demand_limit: int = 5
     on_demand_window_seconds: float = 10.0
+    # microsoft.md §3.7 [C]: one group with at most 5 members per on-demand request.
+    on_demand_group_members: int = 5
     # The assumptions ([U]); ASSUMPTIONS below says what each one stands for.
     template_id: str = "atlassianCloud"
     status_after_secrets: Literal["Paused", "NotRun", "NotConfigured"] = "Paused"
@@ -68,6 +73,7 @@ class EntraConfig:
     app_only_purge: bool = True
     provisioning_log_page_size: int = 50
     schema_fixture: str = ""
+    group_out_of_scope: Literal["delete", "keep"] = "delete"
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> EntraConfig:
@@ -101,6 +107,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "scim_boolean_style": ("string", "boolean"),
     "multi_valued_single_value": ("fail", "allow"),
     "unverified_mail": ("accept", "reject"),
+    "group_out_of_scope": ("delete", "keep"),
 }
 
 
@@ -185,6 +192,13 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "microsoft.md §4.5, §8.1 [U]",
         "the Atlassian Cloud template schema: default mappings, matching "
         "priorities and target directory name (empty: the packaged fixture)",
+    ),
+    Assumption(
+        "group_out_of_scope",
+        "microsoft.md §5 (users only), atlassian.md §1.6 [U]",
+        "delete: a provisioned group that is unassigned or fails a scoping filter "
+        "is deleted in the target (DELETE /Groups/{id}, its product access goes); "
+        "keep: it is left as it is and no longer managed",
     ),
 )
 

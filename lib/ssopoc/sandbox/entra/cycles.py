@@ -1,7 +1,10 @@
 """Synchronization jobs at work: cycles, escrow, quarantine, on-demand runs.
 
-microsoft.md §5 [C]: an initial cycle processes every user; incremental cycles
-only those changed since the watermark, plus escrowed failures whose retry is due.
+microsoft.md §5 [C]: an initial cycle processes every user and group; incremental
+cycles only those changed since the watermark, plus escrowed failures whose retry
+is due. Users go first, so that a group's members have target ids when its
+references are resolved (§5 [C]); a group is also processed when one of its
+members was.
 When the target rejects the credentials the job goes into quarantine
 (`EncounteredQuarantineException`); `start` or `restart` lifts it (§3.4 [C]).
 Cycles run on their own for started jobs at `cycle_interval_seconds`
@@ -19,7 +22,9 @@ from typing import Any
 
 from ssopoc.sandbox.entra import audit_logs
 from ssopoc.sandbox.entra.config import EntraConfig
-from ssopoc.sandbox.entra.engine import Engine, Record
+from ssopoc.sandbox.entra.engine import Engine
+from ssopoc.sandbox.entra.group_engine import GroupEngine
+from ssopoc.sandbox.entra.records import Record
 from ssopoc.sandbox.entra.scim_target import ScimFailure, ScimTarget
 from ssopoc.sandbox.entra.store import Tenant, parse_iso
 
@@ -117,23 +122,30 @@ class JobRunner:
         engine: Engine,
         sp: dict[str, Any],
         job: dict[str, Any],
-        user_id: str,
+        object_id: str,
         cycle_id: str,
+        kind: str = "User",
+        members: list[Record] | None = None,
     ) -> Record:
-        """Process one user, keep escrow up to date and write its log entry."""
+        """Process one user or group (`kind`), keep escrow up to date and write
+        its log entry; `members` are a group's member records (on demand)."""
         started = time.perf_counter()
-        record = engine.process_user(user_id)
+        if kind == "Group":
+            record = GroupEngine(engine).process_group(object_id, members)
+        else:
+            record = engine.process_user(object_id)
         escrows: dict[str, Any] = job["_engine"].setdefault("escrows", {})
         if record.result == "Failure":
-            previous = escrows.get(user_id, {})
-            escrows[user_id] = {
+            previous = escrows.get(object_id, {})
+            escrows[object_id] = {
+                "objectType": kind,
                 "errorCode": record.error_code,
                 "count": int(previous.get("count", 0)) + 1,
                 "firstFailure": previous.get("firstFailure", self.tenant.stamp()),
                 "nextAttempt": self.tenant.later(self.config.escrow_retry_seconds),
             }
         else:
-            escrows.pop(user_id, None)
+            escrows.pop(object_id, None)
         duration = int((time.perf_counter() - started) * 1000)
         entry = audit_logs.summary(
             self.tenant,
@@ -163,8 +175,31 @@ class JobRunner:
                 if watermark is None or int(item.get("_changeSeq", 0)) > watermark:
                     found.append(user_id)
         for user_id, escrow in state.get("escrows", {}).items():
-            if user_id not in found and escrow["nextAttempt"] <= now:
+            is_user = escrow.get("objectType", "User") == "User"
+            if is_user and escrow["nextAttempt"] <= now and user_id not in found:
                 found.append(user_id)
+        return found
+
+    def group_candidates(self, job: dict[str, Any], users: list[str]) -> list[str]:
+        """The groups a cycle processes: all on an initial cycle, else the changed,
+        those with a processed member, deleted linked ones and due escrows."""
+        state = job["_engine"]
+        watermark = state.get("watermark")
+        groups = self.tenant.collection("groups")
+        now = self.tenant.stamp()
+        processed = set(users)
+        found = [
+            group_id
+            for group_id, group in groups.items()
+            if watermark is None
+            or int(group.get("_changeSeq", 0)) > watermark
+            or processed & set(group.get("members") or [])
+        ]
+        found += [g for g in state.get("groupLinks", {}) if g not in groups]
+        for group_id, escrow in state.get("escrows", {}).items():
+            due = escrow["nextAttempt"] <= now
+            if escrow.get("objectType") == "Group" and due and group_id not in found:
+                found.append(group_id)
         return found
 
     def run_cycle(self, sp: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +215,13 @@ class JobRunner:
                 engine.target.query("Users", "userName", self.tenant.new_hex())
             except (NotConfiguredError, ScimFailure) as error:
                 return self._failed_cycle(job, cycle_id, began, error)
+            users = self.candidates(job)
             records = [
-                self.process(engine, sp, job, user_id, cycle_id)
-                for user_id in self.candidates(job)
+                self.process(engine, sp, job, user_id, cycle_id) for user_id in users
+            ]
+            records += [
+                self.process(engine, sp, job, group_id, cycle_id, "Group")
+                for group_id in self.group_candidates(job, users)
             ]
             rejected = [r for r in records if r.rejected_token]
             if records and len(rejected) == len(records):
@@ -238,9 +277,10 @@ class JobRunner:
             if status["steadyStateFirstAchievedTime"] == NEVER:
                 status["steadyStateFirstAchievedTime"] = execution["timeEnded"]
             status["steadyStateLastAchievedTime"] = execution["timeEnded"]
-        links = job["_engine"].get("links", {})
+        state = job["_engine"]
         status["synchronizedEntryCountByType"] = [
-            {"key": "User to User", "value": len(links)}
+            {"key": "User to User", "value": len(state.get("links", {}))},
+            {"key": "Group to Group", "value": len(state.get("groupLinks", {}))},
         ]
         job["_engine"]["nextRun"] = self.tenant.later(
             self.config.cycle_interval_seconds

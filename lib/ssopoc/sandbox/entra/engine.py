@@ -8,13 +8,13 @@ attribute mappings with the expression language, matches it on the mappings with
 sent; default values apply on create only, as do `ObjectAddOnly` mappings; a
 multi-valued value for a single-valued target fails with
 `SchemaPropertyCanOnlyAcceptValue`. Once matched, the target's id is kept and used
-for every later operation (§5 [C]). The outcome is a `Record`, which becomes a
-provisioning log entry and, on demand, the Graph answer.
+for every later operation (§5 [C]). The outcome is a `Record` (`records`), which
+becomes a provisioning log entry and, on demand, the Graph answer. Groups go
+through `group_engine`, which uses this engine's evaluation and matching.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ssopoc.sandbox.entra import scim_paths
@@ -25,6 +25,7 @@ from ssopoc.sandbox.entra.expressions import (
     evaluate,
     is_multi_valued,
 )
+from ssopoc.sandbox.entra.records import SOURCE_SYSTEM, Record, Stop, typed
 from ssopoc.sandbox.entra.schema import attributes, object_mapping, source_expression
 from ssopoc.sandbox.entra.scim_target import ScimFailure, ScimTarget
 from ssopoc.sandbox.entra.scoping import (
@@ -34,54 +35,6 @@ from ssopoc.sandbox.entra.scoping import (
     source_attributes,
 )
 from ssopoc.sandbox.entra.store import Tenant
-
-SOURCE_SYSTEM = "Azure Active Directory"
-
-
-class Stop(Exception):
-    """Ends processing of one object with a result other than success."""
-
-    def __init__(self, result: str, code: str, reason: str, step: str = "") -> None:
-        super().__init__(reason)
-        self.result = result
-        self.code = code
-        self.reason = reason
-        self.step = step
-
-
-@dataclass
-class Record:
-    """What happened to one object: the steps, the action, the outcome."""
-
-    source_id: str
-    source_name: str
-    target_system: str
-    started: str
-    action: str = "Other"
-    result: str = "Success"
-    error_code: str = ""
-    reason: str = ""
-    target_id: str = ""
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    modified: list[dict[str, Any]] = field(default_factory=list)
-    rejected_token: bool = False
-    exported: bool = False
-    entitled: bool = False
-    change_id: str = ""
-
-    def step(
-        self, name: str, kind: str, status: str, description: str, **details: Any
-    ) -> None:
-        """Add one provisioning step."""
-        self.steps.append(
-            {
-                "name": name,
-                "provisioningStepType": kind,
-                "status": status,
-                "description": description,
-                "details": {k: "" if v is None else str(v) for k, v in details.items()},
-            }
-        )
 
 
 class Engine:
@@ -122,21 +75,9 @@ class Engine:
         try:
             self._run(record, user, purged)
         except Stop as stop:
-            record.result, record.error_code, record.reason = (
-                stop.result,
-                stop.code,
-                stop.reason,
-            )
+            record.stopped(stop)
         except ScimFailure as failure:
-            record.result = "Failure"
-            record.error_code = failure.code
-            record.rejected_token = failure.rejected_token
-            record.reason = (
-                f"Failed to {failure.operation} User '{name}' in "
-                f"{record.target_system}; Error: StatusCode: {failure.status}; "
-                f"{failure.detail}"
-            )
-            record.step(failure.operation, "export", "failure", record.reason)
+            record.failed(failure)
         return record
 
     def _run(self, record: Record, user: dict[str, Any] | None, purged: bool) -> None:
@@ -223,12 +164,12 @@ class Engine:
             # §5 [C]: an unassigned user is disabled, then no longer managed.
             self.links.pop(record.source_id, None)
 
-    def _evaluate(
-        self, mapping: dict[str, Any], source: dict[str, Any]
+    def evaluate(
+        self, mapping: dict[str, Any], source: dict[str, Any], object_name: str = "User"
     ) -> dict[str, tuple[dict[str, Any], Any]]:
         """Each target attribute's mapping and value; nulls stay None here."""
         target_defs = attributes(
-            self.job["schema"], self.rule.get("targetDirectoryName", ""), "User"
+            self.job["schema"], self.rule.get("targetDirectoryName", ""), object_name
         )
         values: dict[str, tuple[dict[str, Any], Any]] = {}
         for item in mapping.get("attributeMappings", []):
@@ -266,10 +207,10 @@ class Engine:
         source: dict[str, Any],
         link: str | None,
     ) -> None:
-        values = self._evaluate(mapping, source)
+        values = self.evaluate(mapping, source)
         current = self.target.get("Users", link) if link else None
         if current is None:
-            current = self._match(record, values)
+            current = self.match(record, values)
         else:
             record.step(
                 "EntryImport",
@@ -283,9 +224,18 @@ class Engine:
         else:
             self._update(record, values, current)
 
-    def _match(
-        self, record: Record, values: dict[str, tuple[dict[str, Any], Any]]
+    def match(
+        self,
+        record: Record,
+        values: dict[str, tuple[dict[str, Any], Any]],
+        resource: str = "Users",
+        links: dict[str, str] | None = None,
     ) -> dict[str, Any] | None:
+        """Find the target object on the matching mappings, lowest priority first.
+
+        A match is remembered in `links` (the users' links by default), §5 [C].
+        """
+        kind = record.object_type
         ordered = sorted(
             (m.get("matchingPriority") or 0, target, value)
             for target, (m, value) in values.items()
@@ -296,21 +246,23 @@ class Engine:
             if value is None or is_multi_valued(value):
                 continue
             tried = True
-            found = self.target.query("Users", target, str(value))
+            found = self.target.query(resource, target, str(value))
             if len(found) > 1:
                 raise Stop(
                     "Failure",
                     "SystemForCrossDomainIdentityManagementMultipleEntriesInResponse",
-                    f"{len(found)} Users in {record.target_system} have {target} "
-                    f"'{value}'",
+                    f"{len(found)} {resource} in {record.target_system} have "
+                    f"{target} '{value}'",
                 )
             if found:
-                self.links[record.source_id] = str(found[0]["id"])
+                (self.links if links is None else links)[record.source_id] = str(
+                    found[0]["id"]
+                )
                 record.step(
                     "EntryImport",
                     "matching",
                     "success",
-                    f"Matching User found in {record.target_system}",
+                    f"Matching {kind} found in {record.target_system}",
                     MatchingAttribute=target,
                     MatchingValue=value,
                 )
@@ -319,13 +271,14 @@ class Engine:
             raise Stop(
                 "Failure",
                 "ImportSkipped",
-                "Every matching attribute of the user is empty, so it cannot match",
+                f"Every matching attribute of the {kind.lower()} is empty, so it "
+                "cannot match",
             )
         record.step(
             "EntryImport",
             "matching",
             "success",
-            f"No matching User found in {record.target_system}",
+            f"No matching {kind} found in {record.target_system}",
         )
         return None
 
@@ -341,7 +294,7 @@ class Engine:
                 value = mapping["defaultValue"]  # §4.3 [C]: defaults on create only
             if value is None:
                 continue  # §4.3 [C]: null values are never sent
-            wire = _typed(value, defs.get(target, {}), boolean=True)
+            wire = typed(value, defs.get(target, {}), boolean=True)
             scim_paths.write(body, target, wire)
             record.modified.append(
                 {"displayName": target, "oldValue": None, "newValue": value}
@@ -374,7 +327,7 @@ class Engine:
             if scim_paths.same(old, value, bool(definition.get("caseExact"))):
                 continue
             boolean = self.config.scim_boolean_style == "boolean"
-            wire = _typed(value, definition, boolean=boolean)
+            wire = typed(value, definition, boolean=boolean)
             # Assumption [U]: an attribute the target lacks is sent as Add.
             op = "Add" if old is None else "Replace"
             operations.append({"op": op, "path": target, "value": wire})
@@ -396,12 +349,3 @@ class Engine:
         self.target.patch("Users", record.target_id, operations)
         record.action, record.exported = "Update", True
         record.step("EntryExportUpdate", "export", "success", "User was updated")
-
-
-def _typed(value: Any, definition: dict[str, Any], boolean: bool) -> Any:
-    """A value as the wire carries it: Boolean targets as JSON booleans or text."""
-    if definition.get("type") == "Boolean" and isinstance(value, str):
-        if boolean:
-            return value.lower() == "true"
-        return "True" if value.lower() == "true" else "False"
-    return value

@@ -3,8 +3,9 @@
 Facts: microsoft.md §3.1 [C]: assign a user or group with `POST
 /servicePrincipals/{id}/appRoleAssignedTo` (`AppRoleAssignment.ReadWrite.All`);
 users assigned the gallery app's default role are provisioned. Groups and their
-direct members are emulated as far as provisioning scope needs them (nested
-groups are not supported by provisioning, §5 [C]).
+direct members are emulated as far as provisioning needs them (nested groups are
+not supported by provisioning, §5 [C]); changes to a group, its members or its
+assignment mark the group and its members changed for incremental cycles.
 """
 
 from __future__ import annotations
@@ -153,9 +154,8 @@ class AssignmentsApi:
         if kind == "User":
             self.tenant.touch(principal_id)
         elif kind == "Group":
-            self.tenant.touch(
-                *self.tenant.collection("groups")[principal_id]["members"]
-            )
+            members = self.tenant.collection("groups")[principal_id]["members"]
+            self.tenant.touch(principal_id, *members)
 
     def unassign(self, call: Call) -> Reply:
         """`DELETE .../appRoleAssignedTo/{id}` → `204`."""
@@ -198,6 +198,7 @@ class AssignmentsApi:
                 "members": [],
             }
             self.tenant.collection("groups")[group["id"]] = group
+            self.tenant.touch(group["id"])
             self.tenant.save()
         return Reply(
             201, {"@odata.context": call.context("groups/$entity"), **shown(group)}
@@ -253,7 +254,7 @@ class AssignmentsApi:
                     "following modified properties: 'members'."
                 )
             group["members"].append(member)
-            self.tenant.touch(member)
+            self.tenant.touch(member, group["id"])
             self.tenant.save()
         return Reply(204)
 
@@ -265,6 +266,6 @@ class AssignmentsApi:
             if member not in group["members"]:
                 raise not_found(member)
             group["members"].remove(member)
-            self.tenant.touch(member)
+            self.tenant.touch(member, group["id"])
             self.tenant.save()
         return Reply(204)

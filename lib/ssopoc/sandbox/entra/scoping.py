@@ -5,7 +5,8 @@ when assigned to the app directly or through a group it belongs to (nested group
 are not supported), enabled and not soft-deleted; "Sync all" drops the assignment
 condition. An object mapping's scoping filter (groups of clauses: OR of ANDs)
 narrows it further. `[IsSoftDeleted]` is true whenever the user is out of scope
-for any of these reasons (§4.2 [C]).
+for any of these reasons (§4.2 [C]). A group is in scope when it is assigned to
+the app itself, or under "Sync all" (`group_engine`).
 """
 
 from __future__ import annotations
@@ -78,6 +79,26 @@ def assigned_principals(tenant: Tenant, sp_id: str) -> set[str]:
         elif item["principalType"] == "Group" and item["principalId"] in groups:
             users.update(groups[item["principalId"]]["members"])
     return users
+
+
+def assigned_groups(tenant: Tenant, sp_id: str) -> set[str]:
+    """Groups assigned to a service principal themselves (§5 [C]: not nested)."""
+    return {
+        item["principalId"]
+        for item in tenant.collection("appRoleAssignments").values()
+        if item["resourceId"] == sp_id and item["principalType"] == "Group"
+    }
+
+
+def group_source_attributes(group: dict[str, Any]) -> dict[str, Any]:
+    """A Graph group as the schema's `Group` object names its attributes."""
+    return {
+        "objectId": group.get("id"),
+        "displayName": group.get("displayName"),
+        "description": group.get("description"),
+        "mailNickname": group.get("mailNickname"),
+        "members": list(group.get("members") or []) or None,
+    }
 
 
 def source_attributes(tenant: Tenant, user: dict[str, Any]) -> dict[str, Any]:

@@ -46,7 +46,7 @@ GRAPH_PERMISSIONS = (
     "User.Read.All",
     "User.ReadWrite.All",
 )
-# What the workbook's own app is granted: see lib/ssopoc/entra/README-live.md.
+# What the workbook's own app is granted (README: "Graph application permissions").
 WORKBOOK_PERMISSIONS = (
     "AppRoleAssignment.ReadWrite.All",
     "Application.Read.All",

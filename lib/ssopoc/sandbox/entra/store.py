@@ -107,17 +107,19 @@ class Tenant:
         with self.lock:
             self.store.save(self.doc)
 
-    def touch(self, *user_ids: str) -> None:
-        """Mark users as changed for the provisioning engine's incremental cycles."""
+    def touch(self, *object_ids: str) -> None:
+        """Mark users or groups as changed for the engine's incremental cycles."""
         with self.lock:
             seq = int(self.doc.get("changeSeq", 0)) + 1
             self.doc["changeSeq"] = seq
-            for user_id in user_ids:
-                user = self.doc["users"].get(user_id) or self.doc["deletedItems"].get(
-                    user_id
+            for object_id in object_ids:
+                found = (
+                    self.doc["users"].get(object_id)
+                    or self.doc["deletedItems"].get(object_id)
+                    or self.doc.get("groups", {}).get(object_id)
                 )
-                if user is not None:
-                    user["_changeSeq"] = seq
+                if found is not None:
+                    found["_changeSeq"] = seq
 
     def collection(self, name: str) -> dict[str, dict[str, Any]]:
         """One top-level collection of objects by id."""

@@ -287,6 +287,7 @@ class SynchronizationApi:
                 state["escrows"] = {}
             if "Full" in scopes:
                 state["links"] = {}
+                state["groupLinks"] = {}
             self._activate(job)
             self.tenant.save()
         return Reply(204)

@@ -2,9 +2,19 @@
 
 - `POST .../jobs/{id}/schema/parseExpression` (and on a template): evaluate an
   expression against test properties (microsoft.md §3.6 [C]).
-- `POST .../jobs/{id}/provisionOnDemand`: one user through the pipeline now,
-  limited to 5 requests per 10 seconds (§3.7 [C]); the answer's `key` and `value`
-  are JSON text with the import, scoping, matching and export steps.
+- `POST .../jobs/{id}/provisionOnDemand`: one user, or one group with up to 5
+  members (`on_demand_group_members`), through the pipeline now, limited to 5
+  requests per 10 seconds (§3.7 [C]); the answer's `key` and `value` are JSON text
+  with the import, scoping, matching and export steps.
+
+For a group the subject names the members to provision with it in
+`links.members` (Graph's `synchronizationJobSubject.links`, a
+`synchronizationLinkedObjects` whose `members` are "all group members that you
+would like to provision"). Each member goes through the user pipeline first, with
+its own log entry, and then the group, whose membership references every member
+that has a target id. Assumptions [U]: more than 5 members in `links.members` is
+refused with 400 `Request_BadRequest`; without `links` the group's first 5
+members are provisioned with it.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from typing import Any
 from ssopoc.sandbox.entra import schema as schemas
 from ssopoc.sandbox.entra.config import EntraConfig
 from ssopoc.sandbox.entra.cycles import JobRunner, NotConfiguredError
-from ssopoc.sandbox.entra.engine import SOURCE_SYSTEM, Record
+from ssopoc.sandbox.entra.engine import Engine
 from ssopoc.sandbox.entra.errors import GraphError, bad_request, not_found
 from ssopoc.sandbox.entra.expressions import (
     ExpressionEvaluationError,
@@ -26,6 +36,7 @@ from ssopoc.sandbox.entra.expressions import (
     parse,
     to_mapping_source,
 )
+from ssopoc.sandbox.entra.records import SOURCE_SYSTEM, Record
 from ssopoc.sandbox.entra.routing import Call, Reply, Router
 from ssopoc.sandbox.entra.store import Tenant
 from ssopoc.sandbox.entra.sync_api import BASE, READ, WRITE, SynchronizationApi
@@ -121,7 +132,7 @@ class OnDemandApi:
         window.append(now)
 
     def on_demand(self, call: Call) -> Reply:
-        """`POST .../provisionOnDemand`: one user through the pipeline, now."""
+        """`POST .../provisionOnDemand`: one user or group through the pipeline."""
         parameters = call.json_object().get("parameters")
         if not isinstance(parameters, list) or len(parameters) != 1:
             raise bad_request("Exactly one item is expected in 'parameters'.")
@@ -134,27 +145,72 @@ class OnDemandApi:
             sp, job = self.jobs.job_of(call)
             if schemas.rule(job["schema"], str(item.get("ruleId"))) is None:
                 raise bad_request(f"The rule id '{item.get('ruleId')}' is not valid.")
-            if subject.get("objectTypeName") != "User":
-                raise bad_request(
-                    "objectTypeName must be 'User' (on-demand provisioning of groups "
-                    "is not emulated in the sandbox)."
-                )
-            user_id = str(subject.get("objectId"))
-            known = (
-                self.tenant.collection("users").keys()
-                | self.tenant.collection("deletedItems").keys()
-            )
-            if user_id not in known:
-                raise not_found(user_id)
+            kind = subject.get("objectTypeName")
+            if kind not in ("User", "Group"):
+                raise bad_request("objectTypeName must be 'User' or 'Group'.")
+            object_id = str(subject.get("objectId"))
+            members = self._checked(str(kind), object_id, subject)
             self._limit(job["id"])
             try:
                 engine = self.runner.engine(sp, job)
             except NotConfiguredError as error:
                 raise bad_request(f"The job is not configured: {error}") from error
             started = self.tenant.stamp()
-            record = self.runner.process(engine, sp, job, user_id, self.tenant.new_id())
+            record = self._run(engine, sp, job, str(kind), object_id, members)
             self.tenant.save()
         return Reply(200, on_demand_answer(call, record, started, self.tenant.stamp()))
+
+    def _checked(self, kind: str, object_id: str, subject: dict[str, Any]) -> list[str]:
+        """404 for an unknown object; for a group, the members to provision with
+        it (see the module docstring)."""
+        if kind == "User":
+            known = (
+                self.tenant.collection("users").keys()
+                | self.tenant.collection("deletedItems").keys()
+            )
+            if object_id not in known:
+                raise not_found(object_id)
+            return []
+        group_id = object_id
+        group = self.tenant.collection("groups").get(group_id)
+        if group is None:
+            raise not_found(group_id)
+        limit = self.config.on_demand_group_members
+        linked = (subject.get("links") or {}).get("members")
+        if linked is None:
+            return list(group["members"])[:limit]
+        if not isinstance(linked, list) or len(linked) > limit:
+            raise bad_request(
+                f"links.members must list at most {limit} members of the group."
+            )
+        if not all(isinstance(m, dict) and m.get("objectId") for m in linked):
+            raise bad_request("Each item of links.members needs an objectId.")
+        chosen = [str(m["objectId"]) for m in linked]
+        for member in chosen:
+            if member not in group["members"]:
+                raise bad_request(
+                    f"'{member}' in links.members is not a member of group "
+                    f"'{group_id}'."
+                )
+        return chosen
+
+    def _run(
+        self,
+        engine: Engine,
+        sp: dict[str, Any],
+        job: dict[str, Any],
+        kind: str,
+        object_id: str,
+        members: list[str],
+    ) -> Record:
+        """Members first, each with its own log entry; then the object itself."""
+        cycle_id = self.tenant.new_id()
+        done = [
+            self.runner.process(engine, sp, job, member, cycle_id)
+            for member in members
+            if member in self.tenant.collection("users")
+        ]
+        return self.runner.process(engine, sp, job, object_id, cycle_id, kind, done)
 
 
 def on_demand_answer(
@@ -204,12 +260,16 @@ def on_demand_answer(
         },
         "sourceIdentity": {
             "id": record.source_id,
-            "type": "User",
+            "type": record.object_type,
             "displayName": record.source_name,
             "details": {},
         },
         "sourceSystem": {"name": SOURCE_SYSTEM},
-        "targetIdentity": {"id": record.target_id, "type": "User", "details": {}},
+        "targetIdentity": {
+            "id": record.target_id,
+            "type": record.object_type,
+            "details": {},
+        },
         "targetSystem": {"name": record.target_system},
     }
     return {
