@@ -19,8 +19,8 @@ run: $(STAMP)
 	$(BIN)/ssopoc run $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests notebooks
-	$(BIN)/ruff format --check lib tests notebooks
+	$(BIN)/ruff check conftest.py lib tests notebooks
+	$(BIN)/ruff format --check conftest.py lib tests notebooks
 	$(BIN)/mypy
 
 test: lint

@@ -1,4 +1,4 @@
-"""Test session set-up: a sandbox of its own, no secrets, no network but loopback.
+"""Test session set-up, for tests and nbval: own sandbox, no secrets, loopback only.
 
 The session starts one sandbox on free loopback ports with its state in a temporary
 folder, and points every notebook kernel (nbval) and every `workbook.start` at it
@@ -18,7 +18,7 @@ import pytest
 
 from ssopoc.sandbox import SandboxHandle, ensure_running
 from ssopoc.settings import SECRET_NAMES, Settings, load_settings
-from ssopoc.workbook import ENV_OVERRIDES
+from ssopoc.workbook import ENV_OVERRIDES, ENV_RUN_DIR, ENV_RUN_ID
 
 _SESSION: dict[str, object] = {}
 
@@ -63,6 +63,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     overrides = _SESSION["overrides"]
     assert isinstance(overrides, list)
     _SESSION["handle"] = ensure_running(load_settings(None, overrides))
+
+
+NBVAL_RUN = {ENV_RUN_ID: "990101000000"}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Give notebook kernels (nbval) one shared run, as the runner does.
+
+    08_cleanup then removes what 01 and 02 created, as in `make run`. Other tests
+    get no run id, so nothing they leave carries the notebooks' prefix.
+    """
+    if type(item).__name__ == "IPyNbCell":
+        folder = _SESSION["folder"]
+        assert isinstance(folder, Path)
+        os.environ.update(NBVAL_RUN)
+        os.environ[ENV_RUN_DIR] = str(folder / "outputs" / "nbval-run")
+    else:
+        for name in (ENV_RUN_ID, ENV_RUN_DIR):
+            os.environ.pop(name, None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -8,6 +8,7 @@ must accept the real services' certificates.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import httpx
 
@@ -108,3 +109,137 @@ def services(wb: Workbook, min_tls: str = "TLSv1.2") -> Table:
         )
         rows.append((endpoint.service, endpoint.base_url, observed, version))
     return Table(("service", "base URL", "answer", "TLS"), rows)
+
+
+def _refused(wb: Workbook, criterion: str, error: Exception, fix: str) -> None:
+    """Record a refused set-up check as FAIL, naming the fix."""
+    action = getattr(error, "next_action", None) or fix
+    observed = f"refused: {type(error).__name__}"
+    wb.evidence.check(criterion, "accepted", observed, source=f"fix: {action}")
+
+
+def entra_setup(wb: Workbook) -> Table:
+    """Entra ID route: the app's Graph permissions, the Atlassian Cloud app and job.
+
+    Each missing permission is a FAIL naming the fix (grant it and consent,
+    README "Graph application permissions"). In the sandbox, the seeded app with too
+    few permissions is checked as well, to show what that finding looks like.
+    """
+    from ssopoc.entra import REQUIRED_PERMISSIONS, EntraClient
+
+    if wb.settings.params.route != "entra":
+        wb.evidence.skip("Entra ID set-up", "the run's route is not entra")
+        return Table(("Entra ID", "state"), [("set-up", "not this route")])
+    rows: list[tuple[str, str]] = []
+    try:
+        entra = EntraClient.from_workbook(wb)
+        granted = set(entra.granted_permissions())
+    except (ConfigError, ServiceError) as error:
+        _refused(wb, "the workbook app signs in to Graph", error, "check .env")
+        return Table(("Entra ID", "state"), [("sign-in", str(error))])
+    for name in sorted(REQUIRED_PERMISSIONS):
+        state = "granted" if name in granted else "MISSING"
+        wb.evidence.check(
+            f"Graph permission {name}",
+            "granted",
+            state,
+            source=f"fix: add {name} (Application) and grant admin consent",
+        )
+        rows.append((name, state))
+    try:
+        app = entra.apps.enterprise_app("Atlassian Cloud")
+        job = entra.provisioning.job(str(app["id"]))
+        found = f"found, job {job['status'].get('code')}"
+    except ServiceError as error:
+        fix = "add the Atlassian Cloud gallery app and set up provisioning (README)"
+        _refused(wb, "the Atlassian Cloud app and its job exist", error, fix)
+        found = f"missing: {error}"
+    else:
+        wb.evidence.check(
+            "the Atlassian Cloud app and its job exist", "found", found.split(",")[0]
+        )
+    rows.append(("Atlassian Cloud app", found))
+    entra.close()
+    if wb.sandbox is not None:
+        rows += _limited_app_demo(wb)
+    return Table(("Entra ID", "state"), rows)
+
+
+def _limited_app_demo(wb: Workbook) -> list[tuple[str, str]]:
+    """Sandbox only: the permission check run on the seeded under-privileged app."""
+    from ssopoc.entra import REQUIRED_PERMISSIONS, EntraClient
+    from ssopoc.sandbox import read_credentials, read_identifiers
+
+    assert wb.sandbox is not None
+    ids = read_identifiers(wb.sandbox.state_dir)
+    secret = read_credentials(wb.sandbox.state_dir).get("entra_limited_client_secret")
+    if not secret or "entra_limited_client_id" not in ids:
+        return []
+    limited = EntraClient.from_values(
+        authority=f"{wb.sandbox.base_urls['entra']}/{ids['entra_tenant_id']}",
+        client_id=ids["entra_limited_client_id"],
+        client_secret=secret,
+        graph_url=wb.sandbox.base_urls["entra"],
+        ca_file=wb.sandbox.ca_file,
+        sandbox=True,
+        prefix=wb.prefix,
+        transcript=wb.transcript,
+    )
+    try:
+        missing = sorted(set(REQUIRED_PERMISSIONS) - set(limited.granted_permissions()))
+    finally:
+        limited.close()
+    wb.evidence.observe(
+        "sandbox demo: an under-privileged app is reported MISSING", missing
+    )
+    return [("demo: limited app lacks", ", ".join(missing))]
+
+
+def atlassian_setup(wb: Workbook) -> Table:
+    """The three Atlassian keys are accepted, and the org has verified domains."""
+    from ssopoc.atlassian import Atlassian
+
+    try:
+        atlassian = Atlassian.from_workbook(wb)
+    except ConfigError as error:
+        _refused(wb, "the Atlassian settings are complete", error, error.fix)
+        return Table(("Atlassian", "state"), [("settings", str(error))])
+    probe_name = f"{wb.prefix}preflight-probe"
+    probes: dict[str, Callable[[], object]] = {
+        "the SCIM directory key is accepted": lambda: atlassian.scim.find_user(
+            user_name=probe_name
+        ),
+        "the org admin key is accepted": atlassian.admin.orgs,
+        "the Jira API token is accepted": lambda: atlassian.jira.search_users("a"),
+    }
+    rows = []
+    for criterion, probe in probes.items():
+        try:
+            probe()
+        except ServiceError as error:
+            _refused(wb, criterion, error, "check the key in .env (README)")
+            rows.append((criterion, "refused"))
+            continue
+        wb.evidence.check(criterion, "accepted", "accepted")
+        rows.append((criterion, "accepted"))
+    try:
+        domains = atlassian.admin.domains()
+    except ServiceError as error:
+        _refused(wb, "the org's domains can be read", error, "check the org key")
+        return Table(("Atlassian", "state"), rows)
+    finally:
+        atlassian.close()
+    verified = sorted(
+        str((d.get("attributes") or {}).get("name"))
+        for d in domains
+        if ((d.get("attributes") or {}).get("claim") or {}).get("status") == "verified"
+    )
+    wb.evidence.check(
+        "the org has a verified domain",
+        "at least one",
+        "at least one" if verified else "none",
+        source="fix: verify a domain in admin.atlassian.com > Settings > Domains",
+    )
+    wb.evidence.observe("verified domains", verified)
+    rows.append(("verified domains", ", ".join(verified) or "none"))
+    return Table(("Atlassian", "state"), rows)

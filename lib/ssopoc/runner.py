@@ -75,6 +75,12 @@ def select(all_notebooks: list[Path], only: list[str] | None) -> list[Path]:
     return [p for p in all_notebooks if p.name[:2] in wanted]
 
 
+def writes(path: Path) -> bool:
+    """Whether a notebook creates or changes objects (its `ssopoc.writes` metadata)."""
+    metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    return bool(metadata.get("ssopoc", {}).get("writes", False))
+
+
 def notebook_parameters(settings: Settings, path: Path) -> dict[str, Any]:
     """This notebook's parameters from `notebooks:` in params, checked by name.
 
@@ -157,6 +163,36 @@ def execute(path: Path, run_dir: Path, parameters: dict[str, Any]) -> NotebookRe
     return NotebookResult(path.stem, not error, seconds, counts, error)
 
 
+def restore_leftovers(settings: Settings, run_dir: Path, run_id: str) -> int:
+    """Restore the schema snapshots this run's notebooks left pending.
+
+    A notebook that raised (or was stopped) before its restore step leaves its
+    snapshot pending; the runner puts it back and records that as evidence.
+    Returns how many it restored.
+    """
+    from ssopoc.entra import EntraClient
+    from ssopoc.poc import snapshots
+    from ssopoc.workbook import start
+
+    left = snapshots.pending(settings, run_id)
+    if not left:
+        return 0
+    wb = start("runner_restore")
+    entra = EntraClient.from_workbook(wb)
+    try:
+        done = snapshots.restore_pending(entra, settings, run_id)
+        wb.evidence.check(
+            "the runner restored every schema a notebook left changed",
+            len(left),
+            len(done),
+        )
+    finally:
+        entra.close()
+        logs.configure(run_dir / "run.log")
+    say(f"{'runner':<34} restored {len(done)} schema snapshot(s) left pending")
+    return len(done)
+
+
 def scan_for_secrets(run_dir: Path, values: frozenset[str]) -> list[Path]:
     """Find files under `run_dir` holding a secret value; mask it in each such file.
 
@@ -210,6 +246,10 @@ def run_notebooks(
     try:
         with _environment(environment):
             for path in selected:
+                read_only = settings.mode == "live" and not settings.params.allow_writes
+                if read_only and writes(path):
+                    say(f"{path.stem:<34} skipped: it writes; allow_writes is false")
+                    continue
                 say(f"{path.stem:<34} running")
                 result = execute(path, run_dir, parameters[path])
                 results.append(result)
@@ -217,6 +257,7 @@ def run_notebooks(
                 say(f"{path.stem:<34} {state:<7} {result.seconds:6.1f} s")
                 if result.error:
                     say(f"    {result.error}")
+            restore_leftovers(settings, run_dir, environment[ENV_RUN_ID])
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -160,6 +160,17 @@ class Atlassian:
         }
         return self._control("/_atlassian/login", body)
 
+    def simulate_group_access(self, group: str, products: list[str]) -> dict[str, Any]:
+        """SIMULATED admin step: give a synced group product access.
+
+        In admin.atlassian.com an admin does this under Directory > Groups >
+        group > Product access; product access comes only from group membership
+        (atlassian.md §1.6, [S] EXTBLOG). Sandbox only.
+        """
+        return self._control(
+            "/_atlassian/product-access", {"group": group, "products": products}
+        )
+
     # -- lifecycle ------------------------------------------------------------
 
     def close(self) -> None:

@@ -4,7 +4,7 @@ Sandbox: the emulator's base URL serves the API and both sites; the ids and
 keys are the ones the seeded emulator published (`read_identifiers`,
 `read_credentials`), so no `.env` is needed. Live: URLs and ids from params
 `live.*`, keys from `.env` (`ATLASSIAN_SCIM_TOKEN`, `ATLASSIAN_ORG_API_KEY`,
-`JIRA_API_TOKEN`). See `lib/ssopoc/atlassian/README-live.md` for where each comes
+`JIRA_API_TOKEN`). See the README's live-mode section for where each comes
 from in admin.atlassian.com.
 """
 
@@ -129,7 +129,7 @@ class AtlassianConfig:
                 raise ConfigError(
                     f"live.{field}",
                     "is empty",
-                    f"set live.{field} in params (see README-live.md)",
+                    f"set live.{field} in params (see the README, Live mode)",
                 )
         held = {name: getattr(secrets, name) for name in _SECRETS}
         for name, value in held.items():
