@@ -1017,3 +1017,26 @@ def test_run_cycle_now(entra: Entra) -> None:
         == execution["activityIdentifier"]
     )
     assert status["steadyStateFirstAchievedTime"] != "0001-01-01T00:00:00Z"
+
+
+def test_injected_throttling_speaks_graphs_error_envelope(
+    sandbox: SandboxHandle,
+) -> None:
+    """§7 Graph users: "429 with integer Retry-After", in the error envelope (§2.5)."""
+    tls = ssl.create_default_context(cafile=str(sandbox.ca_file))
+    base = sandbox.base_urls["entra"]
+    fault = [
+        {"kind": "status", "status": 429, "retry_after": 2, "path_prefix": "/v1.0/"}
+    ]
+    assert (
+        httpx.put(f"{base}/_sandbox/faults", json=fault, verify=tls).status_code == 200
+    )
+    try:
+        answer = httpx.get(f"{base}/v1.0/users", verify=tls)
+    finally:
+        httpx.delete(f"{base}/_sandbox/faults", verify=tls)
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == "2"
+    error = answer.json()["error"]
+    assert error["code"] == "TooManyRequests"
+    assert set(error["innerError"]) == {"date", "request-id", "client-request-id"}

@@ -257,3 +257,39 @@ def test_the_runner_restores_a_schema_a_failed_notebook_left_changed(
     assert [r["status"] for r in restored] == ["PASS"]
     entra.close()
     reset(sandbox)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["notebooks.02.source_field=otherMails"], {"02_entra_map_email": "PASS"}),
+        (
+            ["notebooks.02.source_field=directoryExtension"],
+            {"02_entra_map_email": "PASS"},
+        ),
+        (["notebooks.01.trigger=cycle"], {"01_entra_provision_user": "PASS"}),
+        # Product access comes only from groups (atlassian.md §1.6): a user
+        # assigned directly reaches Atlassian but gets no Jira, so the claim fails.
+        (["notebooks.01.assign_by=user"], {"01_entra_provision_user": "FAIL"}),
+    ],
+    ids=["otherMails", "directory extension", "cycle", "assigned by user"],
+)
+def test_parameter_variants(
+    settings: Settings,
+    sandbox: SandboxHandle,
+    tmp_path: Path,
+    overrides: list[str],
+    expected: dict[str, str],
+) -> None:
+    notebook = next(iter(expected))[:2]
+    chosen = load_settings(None, [*settings.overrides, *overrides])
+    code, run_dir = run_notebooks(chosen, [notebook, "08"], outputs=tmp_path)
+    assert code == 0
+    assert verdicts(run_dir) == expected
+    records = read_records(run_dir / "evidence.jsonl")
+    if "assign_by=user" in overrides[0]:
+        access = [r for r in records if r["criterion"].startswith("jira-software")]
+        assert access[0]["observed"] == "none"
+        assert "product access comes from groups" in access[0]["source"]
+    cleanup = [r for r in records if r["notebook"] == "08_cleanup"]
+    assert all(r["status"] != "FAIL" for r in cleanup)

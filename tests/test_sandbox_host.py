@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from conftest import free_port, sandbox_overrides
 
+from conftest import free_port, sandbox_overrides
 from ssopoc.http import ssl_context
 from ssopoc.sandbox import ensure_running
 from ssopoc.sandbox import host as host_module
@@ -213,3 +213,67 @@ def test_ensure_and_stop_a_background_sandbox(tmp_path: Path) -> None:
         for _ in range(50):
             os.kill(pid, 0)
             time.sleep(0.1)
+
+
+def test_emulator_state_survives_a_real_restart(tmp_path: Path) -> None:
+    """A user made in each emulator is still there after `ssopoc sandbox` restarts."""
+    from ssopoc.entra import EntraClient
+    from ssopoc.sandbox import read_credentials, read_identifiers
+
+    overrides = sandbox_overrides(tmp_path)
+    settings = load_settings(None, overrides)
+    state = tmp_path / "sandbox"
+
+    def clients() -> tuple[EntraClient, httpx.Client, str]:
+        handle = ensure_running(settings)
+        ids = read_identifiers(state)
+        secrets = read_credentials(state)
+        entra = EntraClient.from_values(
+            authority=f"{handle.base_urls['entra']}/{ids['entra_tenant_id']}",
+            client_id=ids["entra_client_id"],
+            client_secret=secrets["entra_client_secret"],
+            graph_url=handle.base_urls["entra"],
+            ca_file=handle.ca_file,
+            sandbox=True,
+            prefix="restart-",
+        )
+        scim = httpx.Client(
+            base_url=f"{handle.base_urls['atlassian']}/scim/directory/"
+            f"{ids['atlassian_scim_directory_id']}",
+            headers={"Authorization": f"Bearer {secrets['atlassian_scim_token']}"},
+            verify=ssl_context(handle.ca_file),
+        )
+        return entra, scim, str(handle.process.pid if handle.process else "")
+
+    entra, scim, first_pid = clients()
+    user = entra.users.create("kept")
+    created = scim.post(
+        "/Users",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "restart-kept@example.org",
+            "emails": [{"value": "restart-kept@example.org", "primary": True}],
+        },
+    )
+    assert created.status_code == 201
+    entra.close()
+    scim.close()
+    os.kill(int(first_pid), signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while (state / "sandbox.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    entra, scim, second_pid = clients()
+    try:
+        assert second_pid != first_pid
+        assert (
+            entra.users.get(user["id"])["userPrincipalName"]
+            == user["userPrincipalName"]
+        )
+        again = scim.get(f"/Users/{created.json()['id']}")
+        assert again.status_code == 200
+        assert again.json()["userName"] == "restart-kept@example.org"
+    finally:
+        entra.close()
+        scim.close()
+        os.kill(int(second_pid), signal.SIGTERM)

@@ -110,6 +110,10 @@ class Emulator:
         self.context.store.clear()
         self.seed()
 
+    def fault_body(self, status: int) -> dict[str, Any]:
+        """The body of an injected error answer; an emulator gives its own envelope."""
+        return {"error": "injected fault", "status": status}
+
     def health(self) -> dict[str, Any]:
         """Extra facts the health endpoint reports for this emulator."""
         return {}

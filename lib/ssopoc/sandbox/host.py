@@ -135,7 +135,7 @@ class PortApp:
         extra = []
         if fault.retry_after is not None:
             extra.append(("Retry-After", str(fault.retry_after)))
-        body = {"error": "injected fault", "status": fault.status}
+        body = self.emulator.fault_body(fault.status)
         return _json(start_response, f"{fault.status} Injected", body, extra)
 
     def _admin(

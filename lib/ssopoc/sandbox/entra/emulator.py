@@ -24,6 +24,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
@@ -75,6 +76,21 @@ class EntraEmulator(Emulator):
     """Microsoft Entra ID: identity platform, Graph and the provisioning service."""
 
     name = "entra"
+
+    def fault_body(self, status: int) -> dict[str, Any]:
+        """Graph's error envelope for an injected 429 or 5xx (microsoft.md §2.5, §2.6).
+
+        [U] The `code` values are assumptions: §2.5 fixes the envelope, not the
+        codes Graph puts in a throttling or availability answer.
+        """
+        code = {429: "TooManyRequests", 503: "serviceNotAvailable"}.get(
+            status, "generalException"
+        )
+        error = GraphError(status, code, "Injected by the sandbox's fault switch.")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        request_id = str(uuid.uuid4())
+        body: dict[str, Any] = error.body(stamp, request_id, request_id)
+        return body
 
     def __init__(self, context: EmulatorContext) -> None:
         self.config = EntraConfig.from_mapping(context.config)
