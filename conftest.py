@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ssopoc.sandbox import SandboxHandle, ensure_running
+from ssopoc.sandbox.control import reset_all
 from ssopoc.settings import SECRET_NAMES, Settings, load_settings
 from ssopoc.workbook import ENV_OVERRIDES, ENV_RUN_DIR, ENV_RUN_ID
 
@@ -77,6 +78,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if type(item).__name__ == "IPyNbCell":
         folder = _SESSION["folder"]
         assert isinstance(folder, Path)
+        if not _SESSION.get("nbval_reset"):
+            # The notebooks start from a seeded sandbox, as their reference run did.
+            handle = _SESSION["handle"]
+            assert isinstance(handle, SandboxHandle)
+            reset_all(handle)
+            _SESSION["nbval_reset"] = True
         os.environ.update(NBVAL_RUN)
         os.environ[ENV_RUN_DIR] = str(folder / "outputs" / "nbval-run")
     else:

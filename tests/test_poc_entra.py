@@ -284,6 +284,12 @@ def test_parameter_variants(
     notebook = next(iter(expected))[:2]
     chosen = load_settings(None, [*settings.overrides, *overrides])
     code, run_dir = run_notebooks(chosen, [notebook, "08"], outputs=tmp_path)
+    if "trigger=cycle" in overrides[0]:
+        entra = entra_client(sandbox)
+        app = entra.apps.enterprise_app("Atlassian Cloud")
+        job = entra.provisioning.job(app["id"])
+        entra.close()
+        assert job["status"]["code"] == "Paused", "the run left the job running"
     assert code == 0
     assert verdicts(run_dir) == expected
     records = read_records(run_dir / "evidence.jsonl")

@@ -12,6 +12,7 @@ import nbformat
 from ssopoc import logs
 from ssopoc.errors import ConfigError
 from ssopoc.runner import notebooks, run_notebooks, select
+from ssopoc.sandbox.control import ensure_running, reset_all
 from ssopoc.settings import Settings
 
 PAPERMILL_KEYS = ("papermill",)
@@ -45,7 +46,13 @@ def record_baselines(settings: Settings, only: list[str] | None = None) -> int:
     """Run the notebooks in sandbox mode and store their outputs as the reference."""
     if settings.mode != "sandbox":
         raise ConfigError("mode", "is live", "record baselines with sandbox params")
-    code, run_dir = run_notebooks(settings, only)
+    # Reference outputs are taken from a freshly seeded sandbox, as nbval runs them.
+    handle = ensure_running(settings)
+    try:
+        reset_all(handle)
+        code, run_dir = run_notebooks(settings, only)
+    finally:
+        handle.stop()
     if code != 0:
         logs.console.info("baseline not recorded: the run did not end cleanly")
         return code

@@ -182,6 +182,8 @@ class EntraRoute:
             raise ConfigError(
                 "trigger", f"{trigger!r} is not known", "use on_demand or cycle"
             )
+        job = self.entra.provisioning.job(self.sp_id, self.job_id)
+        was_running = (job.get("status") or {}).get("code") == "Active"
         self.entra.provisioning.start(self.sp_id, self.job_id)
         try:
             last = self.entra.provisioning.wait_for_cycle(
@@ -193,6 +195,10 @@ class EntraRoute:
         except ServiceError as error:
             self.wb.evidence.error("a provisioning cycle ends", error)
             return Table(("cycle", "value"), [("outcome", str(error))])
+        finally:
+            # The job goes back to how the run found it: a paused job stays paused.
+            if not was_running:
+                self.entra.provisioning.pause(self.sp_id, self.job_id)
         self.wb.evidence.check(
             "a provisioning cycle ends", "Succeeded", last.get("state")
         )

@@ -136,6 +136,15 @@ def ensure_running(settings: Settings) -> SandboxHandle:
     )
 
 
+def reset_all(handle: SandboxHandle) -> None:
+    """Put every emulator back to its seeded state (`POST /_sandbox/reset`)."""
+    context = ssl.create_default_context(cafile=str(handle.ca_file))
+    for url in handle.base_urls.values():
+        response = httpx.post(f"{url}/_sandbox/reset", verify=context, timeout=30)
+        if response.status_code != 200:
+            raise SandboxError(f"{url} refused a reset ({response.status_code})")
+
+
 def stop_background(settings: Settings, timeout: float = 15.0) -> bool:
     """Stop the sandbox whose pid file is in the state folder; False if none runs."""
     pid_file = settings.path(settings.params.sandbox.state_dir) / "sandbox.pid"

@@ -5,25 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-REASONS = {
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-}
 
 
 class HttpProblem(Exception):
@@ -104,6 +91,6 @@ class Response:
         payload = b"" if self.body is None else json.dumps(self.body).encode()
         headers = [("Content-Type", self.content_type), *self.headers.items()]
         headers.append(("Content-Length", str(len(payload))))
-        reason = REASONS.get(self.status, "Status")
+        reason = HTTPStatus(self.status).phrase
         start_response(f"{self.status} {reason}", headers)
         return [payload]

@@ -25,6 +25,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
@@ -57,19 +58,6 @@ KEYS = re.compile(r"^/([^/]+)/discovery/v2\.0/keys$")
 GRAPH_CONTENT = (
     "application/json;odata.metadata=minimal;odata.streaming=true;charset=utf-8"
 )
-STATUS_TEXT = {
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-}
 
 
 class EntraEmulator(Emulator):
@@ -323,6 +311,6 @@ def _respond(
         payload = json.dumps(body).encode()
         head.setdefault("Content-Type", GRAPH_CONTENT)
     head["Content-Length"] = str(len(payload))
-    text = STATUS_TEXT.get(status, "Error")
+    text = HTTPStatus(status).phrase
     start_response(f"{status} {text}", list(head.items()))
     return [payload]

@@ -336,14 +336,9 @@ class Engine:
             )
         record.target_id = str(current.get("id"))
         if not operations:
-            record.result, record.error_code = "Skipped", "RedundantExport"
-            record.reason = "The target already holds every mapped value"
-            record.step(
-                "EntrySynchronizationSkip",
-                "export",
-                "skipped",
+            record.redundant(
+                "The target already holds every mapped value",
                 "No attribute changed, so nothing was exported",
-                SkipReason="RedundantExport",
             )
             return
         self.target.patch("Users", record.target_id, operations)

@@ -323,14 +323,9 @@ class GroupEngine:
             removed_all += removed
         record.target_id = str(current.get("id"))
         if not operations:
-            record.result, record.error_code = "Skipped", "RedundantExport"
-            record.reason = "The target group already holds every mapped value"
-            record.step(
-                "EntrySynchronizationSkip",
-                "export",
-                "skipped",
+            record.redundant(
+                "The target group already holds every mapped value",
                 "Nothing changed, so nothing was exported",
-                SkipReason="RedundantExport",
             )
             return
         self.target.patch("Groups", record.target_id, operations)

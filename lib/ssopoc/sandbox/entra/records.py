@@ -61,6 +61,18 @@ class Record:
             }
         )
 
+    def redundant(self, reason: str, description: str) -> None:
+        """Nothing to export: Skipped with `RedundantExport` (microsoft.md §3.7)."""
+        self.result, self.error_code = "Skipped", "RedundantExport"
+        self.reason = reason
+        self.step(
+            "EntrySynchronizationSkip",
+            "export",
+            "skipped",
+            description,
+            SkipReason="RedundantExport",
+        )
+
     def stopped(self, stop: Stop) -> None:
         """Take the outcome of a `Stop`."""
         self.result, self.error_code, self.reason = stop.result, stop.code, stop.reason
