@@ -205,28 +205,29 @@ class EntraRoute:
         return Table(("cycle", "value"), sorted(last.items()))
 
     def _on_demand(self, person: Person) -> Table:
-        outcome = self.entra.provisioning.provision_on_demand(
-            self.sp_id, person.entra_id, self.job_id
-        )
-        self.wb.evidence.check(
-            "provision on demand pushes the user",
-            "Success",
-            f"{outcome.result} {outcome.action} {outcome.error_code}".strip(),
-            compare=lambda _e, seen: seen.startswith("Success"),
-            source="microsoft.md §3.7",
-        )
+        outcomes = [("User", person.entra_id, "provision on demand pushes the user")]
         if self.group is not None:
-            grouped = self.entra.provisioning.provision_on_demand(
-                self.sp_id, str(self.group["id"]), self.job_id, object_type="Group"
+            outcomes.append(
+                (
+                    "Group",
+                    str(self.group["id"]),
+                    "provision on demand pushes the group and its membership",
+                )
+            )
+        rows = []
+        for kind, object_id, criterion in outcomes:
+            outcome = self.entra.provisioning.provision_on_demand(
+                self.sp_id, object_id, self.job_id, object_type=kind
             )
             self.wb.evidence.check(
-                "provision on demand pushes the group and its membership",
+                criterion,
                 "Success",
-                f"{grouped.result} {grouped.action} {grouped.error_code}".strip(),
+                f"{outcome.result} {outcome.action} {outcome.error_code}".strip(),
                 compare=lambda _e, seen: seen.startswith("Success"),
-                source="microsoft.md §3.7, §4.5 group mappings",
+                source="microsoft.md §3.7; §4.5 group mappings",
             )
-        return outcome.steps
+            rows += [(kind, *row) for row in outcome.steps.rows]
+        return Table(("object", "step", "type", "status", "description"), rows)
 
     def provisioning_log(self) -> Table:
         """The provisioning log entries of the user, newest first."""
