@@ -277,3 +277,18 @@ def test_emulator_state_survives_a_real_restart(tmp_path: Path) -> None:
         entra.close()
         scim.close()
         os.kill(int(second_pid), signal.SIGTERM)
+
+
+def test_state_of_an_older_format_is_reseeded_not_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(host_module, "discover", lambda: {"counter": CounterEmulator})
+    settings = load_settings(None, [f"sandbox.ports={{counter: {free_port()}}}"])
+    stale = tmp_path / "state" / "state" / "counter.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text(json.dumps({"count": 41}))  # no format: an older sandbox
+    host = Host(settings.params.sandbox, tmp_path / "state")
+    emulator = host.apps["counter"].emulator
+    assert isinstance(emulator, CounterEmulator) and emulator.count == 0
+    saved = json.loads(stale.read_text())
+    assert saved == {"count": 0, "_format": "CounterEmulator/1"}

@@ -89,6 +89,8 @@ class Emulator:
     """
 
     name: ClassVar[str] = ""
+    # Raise it when the saved state's shape changes: older state is then reseeded.
+    state_version: ClassVar[int] = 1
 
     def __init__(self, context: EmulatorContext) -> None:
         self.context = context

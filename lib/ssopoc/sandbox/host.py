@@ -215,7 +215,10 @@ class Host:
             cls = found.get(name, HealthOnly)
             context = EmulatorContext(
                 name=name,
-                store=StateStore(self.state_dir / "state" / f"{name}.json"),
+                store=StateStore(
+                    self.state_dir / "state" / f"{name}.json",
+                    format=f"{cls.__name__}/{cls.state_version}",
+                ),
                 base_urls=base_urls,
                 ca_file=self.tls.ca_cert,
                 seed=self.sandbox.seed,
