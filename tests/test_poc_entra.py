@@ -299,3 +299,11 @@ def test_parameter_variants(
         assert "product access comes from groups" in access[0]["source"]
     cleanup = [r for r in records if r["notebook"] == "08_cleanup"]
     assert all(r["status"] != "FAIL" for r in cleanup)
+    if "directoryExtension" in overrides[0]:
+        removed = {r["criterion"]: r["observed"] for r in cleanup}
+        assert removed["removed: directory extension"] == 1
+        entra = entra_client(sandbox)
+        app = f"/applications(appId='{entra.auth.client_id}')"
+        left = entra.call("GET", f"{app}/extensionProperties")["value"]
+        entra.close()
+        assert not [e for e in left if "AltEmail" in e["name"]]

@@ -17,6 +17,7 @@ from ssopoc.display import Table
 from ssopoc.entra import EntraClient
 from ssopoc.errors import SsopocError
 from ssopoc.poc import snapshots
+from ssopoc.poc.email_mapping import extension_prefix
 from ssopoc.poc.entra_route import APP_NAME
 from ssopoc.workbook import Workbook
 
@@ -50,11 +51,17 @@ class Cleanup:
         )
 
     def _remove(
-        self, kind: str, name: str, action: Callable[..., None], *args: str
+        self,
+        kind: str,
+        name: str,
+        action: Callable[..., None],
+        *args: str,
+        prefix: str | None = None,
     ) -> None:
-        if not name.lower().startswith(self.prefix.lower()):
+        prefix = prefix or self.prefix
+        if not name.lower().startswith(prefix.lower()):
             raise UnprefixedObjectError(
-                f"refusing to remove {kind} {name!r}: it lacks the prefix {self.prefix}"
+                f"refusing to remove {kind} {name!r}: it lacks the prefix {prefix}"
             )
         action(*args)
         self.removed.setdefault(kind, []).append(name)
@@ -101,8 +108,37 @@ class Cleanup:
         for user in self.entra.users.deleted():
             upn = str(user["userPrincipalName"])
             self._remove("Entra user purged", upn, self.entra.users.purge, user["id"])
-        kinds = ("app assignment", "Entra group", "Entra user", "Entra user purged")
+        self._extensions()
+        kinds = (
+            "app assignment",
+            "Entra group",
+            "Entra user",
+            "Entra user purged",
+            "directory extension",
+        )
         return self._report(kinds)
+
+    def _extensions(self) -> None:
+        """Directory extensions notebook 02 declared on the workbook's own app."""
+        app = f"/applications(appId='{self.entra.auth.client_id}')"
+        listed = self.entra.call(
+            "GET", f"{app}/extensionProperties", permission="Application.Read.All"
+        )
+        compact = extension_prefix(self.wb, self.all_runs)
+        for item in listed.get("value", []):
+            short = str(item["name"]).split("_", 2)[-1]
+            if short.lower().startswith(compact.lower()):
+                path = f"{app}/extensionProperties/{item['id']}"
+                self._remove(
+                    "directory extension",
+                    short,
+                    self._delete,
+                    path,
+                    prefix=compact,
+                )
+
+    def _delete(self, path: str) -> None:
+        self.entra.call("DELETE", path, permission="Application.ReadWrite.OwnedBy")
 
     def _entra_groups(self) -> list[dict[str, Any]]:
         quoted = self.prefix.replace("'", "''")

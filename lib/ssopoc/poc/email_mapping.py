@@ -18,6 +18,7 @@ from ssopoc.display import Table
 from ssopoc.errors import ConfigError
 from ssopoc.poc import snapshots
 from ssopoc.poc.entra_route import EMAIL_TARGET, EntraRoute
+from ssopoc.workbook import Workbook
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,16 @@ class EmailMapping:
 
         `extensionAttributeN` and `otherMails` are built in; `directoryExtension`
         declares `extension_<appId>_<extension_name>` on the workbook's own app
-        (microsoft.md §2.2 [C]; needs `Application.ReadWrite.OwnedBy`).
+        (microsoft.md §2.2 [C]; needs `Application.ReadWrite.OwnedBy`). An empty
+        `extension_name` gives one named after the run, which clean-up removes.
         """
         if field == "otherMails" or (
             field.startswith("extensionAttribute") and field[18:].isdigit()
         ):
             self.field = field
         elif field == "directoryExtension":
-            self.field = self._declare_extension(extension_name)
+            name = extension_name or f"{extension_prefix(self.wb)}AltEmail"
+            self.field = self._declare_extension(name)
         else:
             raise ConfigError(
                 "source_field",
@@ -312,6 +315,12 @@ class EmailMapping:
         return Table(
             ("claim", "verdict"), [(CLAIM_STEP2, record.status), *values.items()]
         )
+
+
+def extension_prefix(wb: Workbook, all_runs: bool = False) -> str:
+    """The run's prefix as an extension name allows it: letters and digits only."""
+    base = wb.settings.params.object_prefix
+    return base if all_runs else f"{base}{wb.run_id}"
 
 
 def _difference(before: dict[str, Any], after: dict[str, Any]) -> str:
