@@ -645,6 +645,20 @@ def test_group_post_201_and_409_on_existing_name(atl: Atl) -> None:
         assert clash.json()["scimType"] == "uniqueness"
 
 
+def test_a_refused_group_keeps_its_troubleshooting_line(atl: Atl) -> None:
+    """§8 Groups POST 409 changes nothing, yet the log keeps Atlassian's line
+    ("Failed to create group ... due to existing group", §1.7 [S] ACC1369)."""
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]}
+    groups = atl.scim("GET", "/Groups").json()["totalResults"]
+    clash = atl.scim("POST", "/Groups", json={**body, "displayName": "site-admins"})
+    assert clash.status_code == 409
+    lines = [entry["message"] for entry in atl.control("GET", "log").json()]
+    assert any(
+        line.startswith("Failed to create group of name site-admins") for line in lines
+    )
+    assert atl.scim("GET", "/Groups").json()["totalResults"] == groups
+
+
 def test_group_list_filter_only_display_name(atl: Atl) -> None:
     """§8 Groups GET list: only `displayName eq`, else 400 invalidFilter."""
     assert atl.group("openmrs-jira-users")["displayName"] == "openmrs-jira-users"

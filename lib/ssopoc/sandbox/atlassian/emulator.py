@@ -222,7 +222,13 @@ class AtlassianEmulator(Emulator):
                 log.exception("atlassian emulator failed on %s", request.path)
                 response = Response(500, {"error": "internal error of the emulator"})
             if response.status >= 400:
+                # A refused request changes nothing, but Atlassian still writes
+                # its troubleshooting line (atlassian.md §1.7, §6).
+                written = self.doc["log"][len(before["log"]) :]
                 self.doc = before
+                if written:
+                    self.doc["log"].extend(written)
+                    self.context.store.save(self.doc)
             elif request.method != "GET" and self.doc != before:
                 self.context.store.save(self.doc)
         return response.send(start_response)
