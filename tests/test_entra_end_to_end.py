@@ -31,16 +31,7 @@ def stack(sandbox: SandboxHandle) -> Iterator[tuple[EntraClient, httpx.Client]]:
         pytest.skip("the Atlassian emulator is not installed")
     for name in ("entra", "atlassian"):
         assert http.post(f"{sandbox.base_urls[name]}/_sandbox/reset").status_code == 200
-    ids = read_identifiers(sandbox.state_dir)
-    entra = EntraClient.from_values(
-        authority=f"{sandbox.base_urls['entra']}/{ids['entra_tenant_id']}",
-        client_id=ids["entra_client_id"],
-        client_secret=read_credentials(sandbox.state_dir)["entra_client_secret"],
-        graph_url=sandbox.base_urls["entra"],
-        ca_file=sandbox.ca_file,
-        sandbox=True,
-        prefix="e2e-",
-    )
+    entra = EntraClient.from_sandbox(sandbox, prefix="e2e-")
     yield entra, http
     entra.close()
     http.post(f"{sandbox.base_urls['entra']}/_sandbox/reset")

@@ -95,32 +95,9 @@ def stack(sandbox: SandboxHandle) -> Iterator[Stack]:
         pytest.skip("the Atlassian emulator is not installed")
     for name in ("entra", "atlassian"):
         assert http.post(f"{sandbox.base_urls[name]}/_sandbox/reset").status_code == 200
-    ids = read_identifiers(sandbox.state_dir)
-    keys = read_credentials(sandbox.state_dir)
-    entra = EntraClient.from_values(
-        authority=f"{sandbox.base_urls['entra']}/{ids['entra_tenant_id']}",
-        client_id=ids["entra_client_id"],
-        client_secret=keys["entra_client_secret"],
-        graph_url=sandbox.base_urls["entra"],
-        ca_file=sandbox.ca_file,
-        sandbox=True,
-        prefix="grp-",
-    )
-    base = sandbox.base_urls["atlassian"]
+    entra = EntraClient.from_sandbox(sandbox, prefix="grp-")
     atlassian = Atlassian.from_values(
-        AtlassianConfig.from_values(
-            api_url=base,
-            org_id=ids["atlassian_org_id"],
-            scim_directory_id=ids["atlassian_scim_directory_id"],
-            jira_url=base,
-            confluence_url=base,
-            jira_email=ids["jira_email"],
-            scim_token=keys["atlassian_scim_token"],
-            org_api_key=keys["atlassian_org_api_key"],
-            jira_api_token=keys["jira_api_token"],
-            sandbox=True,
-        ),
-        ca_file=sandbox.ca_file,
+        AtlassianConfig.from_sandbox(sandbox), ca_file=sandbox.ca_file
     )
     app = entra.apps.enterprise_app("Atlassian Cloud")
     job = entra.provisioning.job(app["id"])

@@ -43,16 +43,7 @@ def reset(sandbox: SandboxHandle) -> None:
 
 
 def entra_client(sandbox: SandboxHandle) -> EntraClient:
-    ids = read_identifiers(sandbox.state_dir)
-    return EntraClient.from_values(
-        authority=f"{sandbox.base_urls['entra']}/{ids['entra_tenant_id']}",
-        client_id=ids["entra_client_id"],
-        client_secret=read_credentials(sandbox.state_dir)["entra_client_secret"],
-        graph_url=sandbox.base_urls["entra"],
-        ca_file=sandbox.ca_file,
-        sandbox=True,
-        prefix="test-",
-    )
+    return EntraClient.from_sandbox(sandbox, prefix="test-")
 
 
 def schema_of(entra: EntraClient) -> dict[str, Any]:

@@ -228,15 +228,7 @@ def test_emulator_state_survives_a_real_restart(tmp_path: Path) -> None:
         handle = ensure_running(settings)
         ids = read_identifiers(state)
         secrets = read_credentials(state)
-        entra = EntraClient.from_values(
-            authority=f"{handle.base_urls['entra']}/{ids['entra_tenant_id']}",
-            client_id=ids["entra_client_id"],
-            client_secret=secrets["entra_client_secret"],
-            graph_url=handle.base_urls["entra"],
-            ca_file=handle.ca_file,
-            sandbox=True,
-            prefix="restart-",
-        )
+        entra = EntraClient.from_sandbox(handle, prefix="restart-")
         scim = httpx.Client(
             base_url=f"{handle.base_urls['atlassian']}/scim/directory/"
             f"{ids['atlassian_scim_directory_id']}",

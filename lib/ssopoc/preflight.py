@@ -168,23 +168,14 @@ def entra_setup(wb: Workbook) -> Table:
 def _limited_app_demo(wb: Workbook) -> list[tuple[str, str]]:
     """Sandbox only: the permission check run on the seeded under-privileged app."""
     from ssopoc.entra import REQUIRED_PERMISSIONS, EntraClient
-    from ssopoc.sandbox import read_credentials, read_identifiers
 
     assert wb.sandbox is not None
-    ids = read_identifiers(wb.sandbox.state_dir)
-    secret = read_credentials(wb.sandbox.state_dir).get("entra_limited_client_secret")
-    if not secret or "entra_limited_client_id" not in ids:
+    try:
+        limited = EntraClient.from_sandbox(
+            wb.sandbox, app="entra_limited", prefix=wb.prefix, transcript=wb.transcript
+        )
+    except ConfigError:
         return []
-    limited = EntraClient.from_values(
-        authority=f"{wb.sandbox.base_urls['entra']}/{ids['entra_tenant_id']}",
-        client_id=ids["entra_limited_client_id"],
-        client_secret=secret,
-        graph_url=wb.sandbox.base_urls["entra"],
-        ca_file=wb.sandbox.ca_file,
-        sandbox=True,
-        prefix=wb.prefix,
-        transcript=wb.transcript,
-    )
     try:
         missing = sorted(set(REQUIRED_PERMISSIONS) - set(limited.granted_permissions()))
     finally:

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from ssopoc import redact
 from ssopoc.errors import ConfigError
-from ssopoc.sandbox import read_credentials, read_identifiers
+from ssopoc.sandbox import SandboxHandle, read_credentials, read_identifiers
 
 if TYPE_CHECKING:
     from ssopoc.workbook import Workbook
@@ -81,40 +81,49 @@ class AtlassianConfig:
         )
 
     @classmethod
+    def from_sandbox(cls, sandbox: SandboxHandle) -> AtlassianConfig:
+        """The Atlassian emulator's URLs, seeded ids and keys.
+
+        Raises `ConfigError` when the emulator is not configured or published
+        no value of the names the workbook needs.
+        """
+        ids = read_identifiers(sandbox.state_dir)
+        keys = read_credentials(sandbox.state_dir)
+        base = sandbox.base_urls.get("atlassian")
+        if base is None:
+            raise ConfigError(
+                "sandbox.ports.atlassian",
+                "is not configured, so there is no Atlassian emulator",
+                "add `atlassian: 8442` under sandbox.ports",
+            )
+        for name in (*_SECRETS, "atlassian_org_id", "jira_email"):
+            if name not in {**ids, **keys}:
+                raise ConfigError(
+                    name,
+                    "was not published by the Atlassian emulator",
+                    "reset the sandbox state (make clean-sandbox) and rerun",
+                )
+        return cls.from_values(
+            api_url=base,
+            org_id=ids["atlassian_org_id"],
+            scim_directory_id=ids["atlassian_scim_directory_id"],
+            jira_url=base,
+            confluence_url=base,
+            jira_email=ids["jira_email"],
+            scim_token=keys["atlassian_scim_token"],
+            org_api_key=keys["atlassian_org_api_key"],
+            jira_api_token=keys["jira_api_token"],
+            sandbox=True,
+        )
+
+    @classmethod
     def from_workbook(cls, wb: Workbook) -> AtlassianConfig:
         """Read the configuration of this run's mode.
 
         Raises `ConfigError` naming the missing parameter or secret and its fix.
         """
         if wb.sandbox is not None:
-            ids = read_identifiers(wb.sandbox.state_dir)
-            keys = read_credentials(wb.sandbox.state_dir)
-            base = wb.sandbox.base_urls.get("atlassian")
-            if base is None:
-                raise ConfigError(
-                    "sandbox.ports.atlassian",
-                    "is not configured, so there is no Atlassian emulator",
-                    "add `atlassian: 8442` under sandbox.ports",
-                )
-            for name in (*_SECRETS, "atlassian_org_id", "jira_email"):
-                if name not in {**ids, **keys}:
-                    raise ConfigError(
-                        name,
-                        "was not published by the Atlassian emulator",
-                        "reset the sandbox state (make clean-sandbox) and rerun",
-                    )
-            return cls.from_values(
-                api_url=base,
-                org_id=ids["atlassian_org_id"],
-                scim_directory_id=ids["atlassian_scim_directory_id"],
-                jira_url=base,
-                confluence_url=base,
-                jira_email=ids["jira_email"],
-                scim_token=keys["atlassian_scim_token"],
-                org_api_key=keys["atlassian_org_api_key"],
-                jira_api_token=keys["jira_api_token"],
-                sandbox=True,
-            )
+            return cls.from_sandbox(wb.sandbox)
         live = wb.settings.params.live
         secrets = wb.settings.secrets
         needed = {

@@ -31,7 +31,7 @@ from ssopoc.entra.provisioning import Provisioning
 from ssopoc.entra.users import Users
 from ssopoc.errors import ConfigError
 from ssopoc.http import make_client
-from ssopoc.sandbox import read_credentials, read_identifiers
+from ssopoc.sandbox import SandboxHandle, read_credentials, read_identifiers
 from ssopoc.settings import Retries, Timeouts
 from ssopoc.transcript import Transcript
 
@@ -115,6 +115,38 @@ class EntraClient:
         )
 
     @classmethod
+    def from_sandbox(
+        cls, sandbox: SandboxHandle, *, app: str = "entra", **options: Any
+    ) -> EntraClient:
+        """A client of the Entra emulator, signed in as a seeded app registration.
+
+        `app` is `entra` (the workbook's app) or `entra_limited` (the seeded app
+        with too few permissions). `options` go to `from_values` (`prefix` is
+        required there). Raises `ConfigError` when the emulator published no
+        credentials for that app.
+        """
+        base = sandbox.base_urls["entra"]
+        secrets = read_credentials(sandbox.state_dir)
+        ids = read_identifiers(sandbox.state_dir)
+        secret = secrets.get(f"{app}_client_secret")
+        if secret is None or "entra_tenant_id" not in ids:
+            raise ConfigError(
+                "sandbox credentials",
+                f"the Entra emulator has published no {app} client secret or tenant",
+                "restart the sandbox (make clean-sandbox, then run again)",
+            )
+        return cls.from_values(
+            authority=f"{base}/{ids['entra_tenant_id']}",
+            client_id=ids[f"{app}_client_id"],
+            client_secret=secret,
+            graph_url=base,
+            ca_file=sandbox.ca_file,
+            sandbox=True,
+            domain=ids.get("entra_tenant_domain"),
+            **options,
+        )
+
+    @classmethod
     def from_workbook(cls, wb: Workbook) -> EntraClient:
         """The client of a notebook: the emulator in sandbox mode, else the tenant.
 
@@ -129,25 +161,7 @@ class EntraClient:
             "retries": http.retries,
         }
         if wb.sandbox is not None:
-            base = wb.sandbox.base_urls["entra"]
-            secrets = read_credentials(wb.sandbox.state_dir)
-            ids = read_identifiers(wb.sandbox.state_dir)
-            if "entra_client_secret" not in secrets or "entra_tenant_id" not in ids:
-                raise ConfigError(
-                    "sandbox credentials",
-                    "the Entra emulator has published no client secret or tenant id",
-                    "restart the sandbox (make clean-sandbox, then run again)",
-                )
-            return cls.from_values(
-                authority=f"{base}/{ids['entra_tenant_id']}",
-                client_id=ids["entra_client_id"],
-                client_secret=secrets["entra_client_secret"],
-                graph_url=base,
-                ca_file=wb.sandbox.ca_file,
-                sandbox=True,
-                domain=ids.get("entra_tenant_domain"),
-                **common,
-            )
+            return cls.from_sandbox(wb.sandbox, **common)
         live = wb.settings.params.live
         secret = wb.settings.secrets.entra_client_secret
         for name in ("entra_tenant_id", "entra_client_id"):

@@ -100,14 +100,7 @@ class Engine:
             user, source, self.assigned, self.sync_all, mapping.get("scope")
         )
         source["IsSoftDeleted"] = not scope.in_scope
-        record.entitled = scope.in_scope
-        record.step(
-            "EntrySynchronizationScoping",
-            "scoping",
-            "success" if scope.in_scope else "skipped",
-            "Determine if User is in scope by evaluating against each scoping filter",
-            **scope.details(),
-        )
+        record.scoped(scope.in_scope, "User", scope.details())
         link = self.links.get(record.source_id)
         if purged:
             self._delete(record, link)

@@ -122,14 +122,7 @@ class GroupEngine:
             sync_all=self.users.sync_all,
         )
         source["IsSoftDeleted"] = not scope.in_scope
-        record.entitled = scope.in_scope
-        record.step(
-            "EntrySynchronizationScoping",
-            "scoping",
-            "success" if scope.in_scope else "skipped",
-            "Determine if Group is in scope by evaluating against each scoping filter",
-            **scope.details(),
-        )
+        record.scoped(scope.in_scope, "Group", scope.details())
         link = self.links.get(record.source_id)
         if group is None:
             self._delete(record, link)

@@ -61,6 +61,18 @@ class Record:
             }
         )
 
+    def scoped(self, in_scope: bool, object_name: str, details: dict[str, str]) -> None:
+        """Record the scoping step's outcome (microsoft.md §3.7 step list)."""
+        self.entitled = in_scope
+        self.step(
+            "EntrySynchronizationScoping",
+            "scoping",
+            "success" if in_scope else "skipped",
+            f"Determine if {object_name} is in scope by evaluating against each "
+            "scoping filter",
+            **details,
+        )
+
     def redundant(self, reason: str, description: str) -> None:
         """Nothing to export: Skipped with `RedundantExport` (microsoft.md §3.7)."""
         self.result, self.error_code = "Skipped", "RedundantExport"
