@@ -95,6 +95,15 @@ def test_canary_secrets_appear_in_no_file_and_no_console_line(
     assert not any(value in console for value in CANARIES.values())
 
 
+def test_notebook_kernel_listens_on_no_tcp_port(
+    settings: Settings, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # ipykernel warns on its stderr whenever its channels are plain TCP sockets.
+    code, _ = run_notebooks(settings, only=["00"], outputs=tmp_path)
+    assert code == 0
+    assert "without encryption" not in capfd.readouterr().err
+
+
 def test_leak_scan_finds_and_masks_a_secret(tmp_path: Path) -> None:
     leaky = tmp_path / "sub" / "notes.txt"
     leaky.parent.mkdir()

@@ -138,7 +138,11 @@ def execute(path: Path, run_dir: Path, parameters: dict[str, Any]) -> NotebookRe
     """Execute one notebook with papermill into the run folder."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
+    # The kernel's channels are Unix sockets in the user's runtime folder, not
+    # loopback TCP ports that any local process could connect to.
+    kernel = Config({"KernelManager": {"transport": "ipc"}})
     started = time.monotonic()
     error = ""
     try:
@@ -150,6 +154,7 @@ def execute(path: Path, run_dir: Path, parameters: dict[str, Any]) -> NotebookRe
             progress_bar=False,
             log_output=False,
             cwd=str(path.parent),
+            config=kernel,
         )
     except PapermillExecutionError as raised:
         error = f"{raised.ename}: {redact.text(str(raised.evalue))}"
