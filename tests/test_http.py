@@ -47,7 +47,10 @@ def entries(path: Path) -> list[dict[str, Any]]:
 
 
 def test_429_with_retry_after_is_retried_after_the_wait(
-    base: str, sandbox: SandboxHandle, tmp_path: Path
+    base: str,
+    sandbox: SandboxHandle,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     set_faults(
         base, sandbox.ca_file, [{"kind": "status", "status": 429, "retry_after": 1}]
@@ -67,6 +70,11 @@ def test_429_with_retry_after_is_retried_after_the_wait(
     assert waited >= 0.9  # Retry-After: 1 was honoured (a lower bound only)
     statuses = [e["response"]["status"] for e in entries(transcript.path)]
     assert statuses[0] == 429 and len(statuses) == 2
+    # The retry is announced with the request, the refusal and the wait.
+    retries = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in retries] == [
+        f"GET {base}{PATH}: HTTP 429 (Retry-After: 1); retry 1 in 1.0 s"
+    ]
 
 
 def test_503_is_retried_and_succeeds(
@@ -98,7 +106,10 @@ def test_budget_spent_on_503_returns_the_last_answer(
 
 
 def test_dropped_connections_become_a_typed_error_after_the_budget(
-    base: str, sandbox: SandboxHandle, tmp_path: Path
+    base: str,
+    sandbox: SandboxHandle,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     set_faults(base, sandbox.ca_file, [{"kind": "drop", "count": 3}])
     transcript = Transcript(tmp_path / "t.jsonl")
@@ -117,6 +128,9 @@ def test_dropped_connections_become_a_typed_error_after_the_budget(
     assert raised.value.next_action
     assert len(entries(transcript.path)) == 3
     assert all("error" in e for e in entries(transcript.path))
+    retries = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(retries) == 2
+    assert all(m.startswith(f"GET {base}{PATH}: RemoteProtocolError") for m in retries)
 
 
 def test_a_post_whose_connection_dropped_is_not_sent_again(
@@ -166,7 +180,9 @@ def test_one_info_line_per_attempt_and_nothing_secret_anywhere(
             headers={"Authorization": f"Bearer {CANARY}"},
         )
     lines = [r.getMessage() for r in caplog.records if r.name == "ssopoc.http"]
-    assert len(lines) == 2 and lines[0].startswith("svc POST ")
+    attempts = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert len(attempts) == 2 and lines[0].startswith("svc POST ")
+    assert "api_key=***: HTTP 503; retry 1" in lines[1]
     written = transcript.path.read_text()
     assert CANARY not in written and CANARY not in " ".join(lines)
     assert "hunter2-long" not in written

@@ -6,7 +6,8 @@ Every call to every service, sandbox or live, goes through a client made here:
 - TLS trust of the system store, plus the sandbox CA in sandbox mode;
 - retries with exponential backoff (stamina) on connection failures and on 429 and
   503 answers, honouring `Retry-After` (RFC 9110 §10.2.3);
-- one INFO log line per attempt, with detail at DEBUG;
+- one INFO log line per attempt, with detail at DEBUG, and one WARNING line per
+  scheduled retry saying what was refused and how long the wait is;
 - a redacted transcript entry per attempt.
 
 Retries live in the transport, under the logging and transcript layer, so each
@@ -25,6 +26,7 @@ from typing import Any
 
 import httpx
 import stamina
+from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 from ssopoc import redact
 from ssopoc.errors import ServiceUnreachableError
@@ -38,9 +40,35 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class _RetryableStatusError(Exception):
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, request: httpx.Request, response: httpx.Response) -> None:
+        self.request = request
         self.response = response
         super().__init__(f"HTTP {response.status_code}")
+
+
+def log_retry(details: RetryDetails) -> None:
+    """Say which request is retried, why, and after how long a wait.
+
+    Replaces stamina's own hook, whose line names neither the request nor the cause.
+    """
+    cause = details.caused_by
+    if isinstance(cause, _RetryableStatusError):
+        answer = cause.response.headers.get("retry-after")
+        why = f"HTTP {cause.response.status_code}" + (
+            f" (Retry-After: {answer})" if answer else ""
+        )
+    else:
+        why = type(cause).__name__
+    # RetryTransport gives every cause it retries its request (httpx's own
+    # errors leave it unset below the client).
+    request: httpx.Request = cause.request  # type: ignore[attr-defined]
+    target = f"{request.method} {redact.url(str(request.url))}"
+    log.warning(
+        "%s: %s; retry %d in %.1f s", target, why, details.retry_num, details.wait_for
+    )
+
+
+set_on_retry_hooks([log_retry])
 
 
 def retry_after_seconds(response: httpx.Response, cap: float) -> float | None:
@@ -158,10 +186,14 @@ class RetryTransport(httpx.BaseTransport):
                 wait_jitter=min(self._retries.wait_initial, 1.0),
             ):
                 with attempt:
-                    response = self._inner.handle_request(request)
+                    try:
+                        response = self._inner.handle_request(request)
+                    except httpx.TransportError as error:
+                        error.request = request
+                        raise
                     if response.status_code in RETRY_STATUSES:
                         last = response
-                        raise _RetryableStatusError(response)
+                        raise _RetryableStatusError(request, response)
                     return response
         except _RetryableStatusError as exhausted:
             return exhausted.response
