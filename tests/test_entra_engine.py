@@ -334,6 +334,23 @@ def test_boolean_style_setting(make_stack: Callable[..., Stack]) -> None:
     ]
 
 
+def test_boolean_style_lowercases_every_patch_op(
+    make_stack: Callable[..., Stack],
+) -> None:
+    """§5 [C]: with `aadOptscim062020` (the `scim_boolean_style` "boolean"
+    assumption) the ops are lower-case, for attribute updates as for disables."""
+    stack = make_stack(scim_boolean_style="boolean")
+    user = stack.assigned("ines", given_name="Ines", surname="Roe")
+    stack.run(user["id"])
+    stack.client.users.update(user["id"], givenName="Inez")
+
+    stack.run(user["id"])
+
+    assert stack.scim.writes()[-1]["body"]["Operations"] == [
+        {"op": "replace", "path": "name.givenName", "value": "Inez"}
+    ]
+
+
 def test_soft_delete_disables_and_purge_deletes(
     make_stack: Callable[..., Stack],
 ) -> None:

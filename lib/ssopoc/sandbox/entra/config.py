@@ -163,8 +163,8 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     Assumption(
         "scim_boolean_style",
         "microsoft.md §5, §8.6 [U]",
-        'string sends active as "False" (no aadOptscim062020 flag); boolean sends '
-        "false",
+        'string sends booleans as "False" and capitalised PATCH ops (no '
+        "aadOptscim062020 flag); boolean sends false and lower-case ops",
     ),
     Assumption(
         "multi_valued_single_value",

@@ -36,6 +36,9 @@ from ssopoc.sandbox.entra.scoping import (
 )
 from ssopoc.sandbox.entra.store import Tenant
 
+# Each target attribute's mapping and evaluated value.
+Values = dict[str, tuple[dict[str, Any], Any]]
+
 
 class Engine:
     """Processes users of one job against one SCIM target."""
@@ -103,19 +106,32 @@ class Engine:
         record.scoped(scope.in_scope, "User", scope.details())
         link = self.links.get(record.source_id)
         if purged:
-            self._delete(record, link)
+            self.delete(record, link)
         elif not scope.in_scope:
             self._deprovision(record, link, scope)
         else:
             self._provision(record, mapping, source, link)
 
-    def _delete(self, record: Record, link: str | None) -> None:
+    def delete(
+        self,
+        record: Record,
+        link: str | None,
+        resource: str = "Users",
+        links: dict[str, str] | None = None,
+    ) -> None:
+        """Delete the linked target object and forget the link (`links`: the
+        users' links by default)."""
         if link is None:
             raise Stop("Skipped", "EntrySynchronizationSkipped", "never provisioned")
-        self.target.delete("Users", link)
-        self.links.pop(record.source_id, None)
+        self.target.delete(resource, link)
+        (self.links if links is None else links).pop(record.source_id, None)
         record.action, record.target_id, record.exported = "Delete", link, True
-        record.step("EntryExportDelete", "export", "success", "User was deleted")
+        record.step(
+            "EntryExportDelete",
+            "export",
+            "success",
+            f"{record.object_type} was deleted",
+        )
 
     def _deprovision(self, record: Record, link: str | None, scope: Scope) -> None:
         """Disable a provisioned user that left the scope (§5 [C])."""
@@ -130,12 +146,11 @@ class Engine:
         current = self.target.get("Users", link)
         record.target_id = link
         if current is not None and str(current.get("active")).lower() != "false":
-            value: Any = (
-                "False" if self.config.scim_boolean_style == "string" else False
-            )
-            op = "Replace" if value == "False" else "replace"
+            value = typed("False", {"type": "Boolean"}, self.booleans)
             self.target.patch(
-                "Users", link, [{"op": op, "path": "active", "value": value}]
+                "Users",
+                link,
+                [{"op": self.verb("Replace"), "path": "active", "value": value}],
             )
             record.modified.append(
                 {"displayName": "active", "oldValue": "True", "newValue": "False"}
@@ -159,12 +174,10 @@ class Engine:
 
     def evaluate(
         self, mapping: dict[str, Any], source: dict[str, Any], object_name: str = "User"
-    ) -> dict[str, tuple[dict[str, Any], Any]]:
+    ) -> Values:
         """Each target attribute's mapping and value; nulls stay None here."""
-        target_defs = attributes(
-            self.job["schema"], self.rule.get("targetDirectoryName", ""), object_name
-        )
-        values: dict[str, tuple[dict[str, Any], Any]] = {}
+        target_defs = self.definitions(object_name)
+        values: Values = {}
         for item in mapping.get("attributeMappings", []):
             target = item["targetAttributeName"]
             expression = source_expression(item)
@@ -193,6 +206,77 @@ class Engine:
             "value, but the property in the source system has multiple",
         )
 
+    @property
+    def booleans(self) -> bool:
+        """Booleans go as JSON booleans with `aadOptscim062020`, else as text."""
+        return self.config.scim_boolean_style == "boolean"
+
+    def verb(self, op: str) -> str:
+        """`Add`/`Replace`/`Remove`; lower-case with `aadOptscim062020` (§5 [C])."""
+        return op.lower() if self.booleans else op
+
+    def definitions(self, object_name: str) -> dict[str, dict[str, Any]]:
+        """The target directory's attribute definitions of one object type."""
+        return attributes(
+            self.job["schema"], self.rule.get("targetDirectoryName", ""), object_name
+        )
+
+    def by_link(self, record: Record, link: str) -> None:
+        """Record that the stored target id found the object (§5 [C])."""
+        record.step(
+            "EntryImport",
+            "matching",
+            "success",
+            f"Matching {record.object_type} found in {record.target_system} by its "
+            "stored id",
+            TargetAnchor=link,
+        )
+
+    def create_body(
+        self, record: Record, values: Values, schema: str
+    ) -> dict[str, Any]:
+        """The POST body of a new object, each sent attribute recorded."""
+        defs = self.definitions(record.object_type)
+        body: dict[str, Any] = {"schemas": [schema]}
+        for target, (mapping, value) in values.items():
+            if value is None and mapping.get("defaultValue") not in (None, ""):
+                value = mapping["defaultValue"]  # §4.3 [C]: defaults on create only
+            if value is None:
+                continue  # §4.3 [C]: null values are never sent
+            wire = typed(value, defs.get(target, {}), boolean=True)
+            scim_paths.write(body, target, wire)
+            record.modified.append(
+                {"displayName": target, "oldValue": None, "newValue": value}
+            )
+        body["meta"] = {"resourceType": record.object_type}
+        return body
+
+    def changes(
+        self, record: Record, values: Values, current: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """PATCH operations for the mapped attributes whose value changed.
+
+        Nulls and `ObjectAddOnly` mappings are left out (§4.3 [C]); each change is
+        recorded.
+        """
+        defs = self.definitions(record.object_type)
+        operations = []
+        for target, (mapping, value) in values.items():
+            if value is None or mapping.get("flowType") == "ObjectAddOnly":
+                continue
+            definition = defs.get(target, {})
+            old = scim_paths.read(current, target)
+            if scim_paths.same(old, value, bool(definition.get("caseExact"))):
+                continue
+            wire = typed(value, definition, boolean=self.booleans)
+            # Assumption [U]: an attribute the target lacks is sent as Add.
+            op = self.verb("Add" if old is None else "Replace")
+            operations.append({"op": op, "path": target, "value": wire})
+            record.modified.append(
+                {"displayName": target, "oldValue": old, "newValue": value}
+            )
+        return operations
+
     def _provision(
         self,
         record: Record,
@@ -204,14 +288,8 @@ class Engine:
         current = self.target.get("Users", link) if link else None
         if current is None:
             current = self.match(record, values)
-        else:
-            record.step(
-                "EntryImport",
-                "matching",
-                "success",
-                f"Matching User found in {record.target_system} by its stored id",
-                TargetAnchor=link,
-            )
+        elif link:
+            self.by_link(record, link)
         if current is None:
             self._create(record, values)
         else:
@@ -220,7 +298,7 @@ class Engine:
     def match(
         self,
         record: Record,
-        values: dict[str, tuple[dict[str, Any], Any]],
+        values: Values,
         resource: str = "Users",
         links: dict[str, str] | None = None,
     ) -> dict[str, Any] | None:
@@ -275,24 +353,8 @@ class Engine:
         )
         return None
 
-    def _create(
-        self, record: Record, values: dict[str, tuple[dict[str, Any], Any]]
-    ) -> None:
-        defs = attributes(
-            self.job["schema"], self.rule.get("targetDirectoryName", ""), "User"
-        )
-        body: dict[str, Any] = {"schemas": [scim_paths.CORE_USER]}
-        for target, (mapping, value) in values.items():
-            if value is None and mapping.get("defaultValue") not in (None, ""):
-                value = mapping["defaultValue"]  # §4.3 [C]: defaults on create only
-            if value is None:
-                continue  # §4.3 [C]: null values are never sent
-            wire = typed(value, defs.get(target, {}), boolean=True)
-            scim_paths.write(body, target, wire)
-            record.modified.append(
-                {"displayName": target, "oldValue": None, "newValue": value}
-            )
-        body["meta"] = {"resourceType": "User"}
+    def _create(self, record: Record, values: Values) -> None:
+        body = self.create_body(record, values, scim_paths.CORE_USER)
         created = self.target.create("Users", body)
         self.links[record.source_id] = str(created["id"])
         record.action, record.target_id, record.exported = (
@@ -302,31 +364,8 @@ class Engine:
         )
         record.step("EntryExportAdd", "export", "success", "User was created")
 
-    def _update(
-        self,
-        record: Record,
-        values: dict[str, tuple[dict[str, Any], Any]],
-        current: dict[str, Any],
-    ) -> None:
-        defs = attributes(
-            self.job["schema"], self.rule.get("targetDirectoryName", ""), "User"
-        )
-        operations = []
-        for target, (mapping, value) in values.items():
-            if value is None or mapping.get("flowType") == "ObjectAddOnly":
-                continue
-            definition = defs.get(target, {})
-            old = scim_paths.read(current, target)
-            if scim_paths.same(old, value, bool(definition.get("caseExact"))):
-                continue
-            boolean = self.config.scim_boolean_style == "boolean"
-            wire = typed(value, definition, boolean=boolean)
-            # Assumption [U]: an attribute the target lacks is sent as Add.
-            op = "Add" if old is None else "Replace"
-            operations.append({"op": op, "path": target, "value": wire})
-            record.modified.append(
-                {"displayName": target, "oldValue": old, "newValue": value}
-            )
+    def _update(self, record: Record, values: Values, current: dict[str, Any]) -> None:
+        operations = self.changes(record, values, current)
         record.target_id = str(current.get("id"))
         if not operations:
             record.redundant(

@@ -36,9 +36,9 @@ from __future__ import annotations
 from typing import Any
 
 from ssopoc.sandbox.entra import scim_paths
-from ssopoc.sandbox.entra.engine import Engine
+from ssopoc.sandbox.entra.engine import Engine, Values
 from ssopoc.sandbox.entra.records import SOURCE_SYSTEM, Record, Stop
-from ssopoc.sandbox.entra.schema import attributes, object_mapping
+from ssopoc.sandbox.entra.schema import object_mapping
 from ssopoc.sandbox.entra.scim_target import ScimFailure
 from ssopoc.sandbox.entra.scoping import (
     Scope,
@@ -46,8 +46,6 @@ from ssopoc.sandbox.entra.scoping import (
     group_source_attributes,
     passes,
 )
-
-Values = dict[str, tuple[dict[str, Any], Any]]
 
 
 class GroupEngine:
@@ -61,9 +59,7 @@ class GroupEngine:
         self.rule = users.rule
         self.links: dict[str, str] = users.state.setdefault("groupLinks", {})
         self.assigned = assigned_groups(users.tenant, users.sp["id"])
-        self.definitions = attributes(
-            self.job["schema"], self.rule.get("targetDirectoryName", ""), "Group"
-        )
+        self.definitions = users.definitions("Group")
 
     def process_group(
         self, group_id: str, members: list[Record] | None = None
@@ -125,21 +121,13 @@ class GroupEngine:
         record.scoped(scope.in_scope, "Group", scope.details())
         link = self.links.get(record.source_id)
         if group is None:
-            self._delete(record, link)
+            self.users.delete(record, link, "Groups", self.links)
         elif not scope.in_scope:
             self._out_of_scope(record, link)
         else:
             self._provision(record, mapping, source, link)
 
     # -- deprovisioning ------------------------------------------------------------
-
-    def _delete(self, record: Record, link: str | None) -> None:
-        if link is None:
-            raise Stop("Skipped", "EntrySynchronizationSkipped", "never provisioned")
-        self.target.delete("Groups", link)
-        self.links.pop(record.source_id, None)
-        record.action, record.target_id, record.exported = "Delete", link, True
-        record.step("EntryExportDelete", "export", "success", "Group was deleted")
 
     def _out_of_scope(self, record: Record, link: str | None) -> None:
         """The `group_out_of_scope` setting [U] decides: delete, or keep."""
@@ -152,7 +140,7 @@ class GroupEngine:
                 "scoping",
             )
         if self.users.config.group_out_of_scope == "delete":
-            self._delete(record, link)
+            self.users.delete(record, link, "Groups", self.links)
             return
         self.links.pop(record.source_id, None)
         record.target_id = link
@@ -187,14 +175,8 @@ class GroupEngine:
             found = self.users.match(record, values, "Groups", self.links)
             if found is not None:
                 current = self.target.get("Groups", str(found["id"])) or found
-        else:
-            record.step(
-                "EntryImport",
-                "matching",
-                "success",
-                f"Matching Group found in {record.target_system} by its stored id",
-                TargetAnchor=link,
-            )
+        elif link:
+            self.users.by_link(record, link)
         if current is None:
             self._create(record, values, wanted)
         else:
@@ -220,13 +202,9 @@ class GroupEngine:
             wanted[item["targetAttributeName"]] = ids
         return wanted
 
-    def _verb(self, op: str) -> str:
-        """`Add`/`Remove`/`Replace`; lower-case with `aadOptscim062020` (§5 [C])."""
-        return op if self.users.config.scim_boolean_style == "string" else op.lower()
-
     def _member_op(self, op: str, path: str, ids: list[str]) -> dict[str, Any]:
         return {
-            "op": self._verb(op),
+            "op": self.users.verb(op),
             "path": path,
             "value": [{"value": target_id} for target_id in ids],
         }
@@ -234,17 +212,7 @@ class GroupEngine:
     def _create(
         self, record: Record, values: Values, wanted: dict[str, list[str]]
     ) -> None:
-        body: dict[str, Any] = {"schemas": [scim_paths.CORE_GROUP]}
-        for target, (mapping, value) in values.items():
-            if value is None and mapping.get("defaultValue") not in (None, ""):
-                value = mapping["defaultValue"]  # §4.3 [C]: defaults on create only
-            if value is None:
-                continue  # §4.3 [C]: null values are never sent
-            scim_paths.write(body, target, value)
-            record.modified.append(
-                {"displayName": target, "oldValue": None, "newValue": value}
-            )
-        body["meta"] = {"resourceType": "Group"}
+        body = self.users.create_body(record, values, scim_paths.CORE_GROUP)
         created = self.target.create("Groups", body)
         link = str(created["id"])
         self.links[record.source_id] = link
@@ -277,19 +245,7 @@ class GroupEngine:
         wanted: dict[str, list[str]],
         current: dict[str, Any],
     ) -> None:
-        operations: list[dict[str, Any]] = []
-        for target, (mapping, value) in values.items():
-            if value is None or mapping.get("flowType") == "ObjectAddOnly":
-                continue
-            old = scim_paths.read(current, target)
-            case_exact = bool(self.definitions.get(target, {}).get("caseExact"))
-            if scim_paths.same(old, value, case_exact):
-                continue
-            op = "Add" if old is None else "Replace"
-            operations.append({"op": self._verb(op), "path": target, "value": value})
-            record.modified.append(
-                {"displayName": target, "oldValue": old, "newValue": value}
-            )
+        operations = self.users.changes(record, values, current)
         added_all: list[str] = []
         removed_all: list[str] = []
         for path, ids in wanted.items():
